@@ -1,0 +1,37 @@
+/* config.h — configuration: conf/runorg.conf (INI) overridden by RUNORG_<KEY> environment variables. */
+#ifndef RUNORG_CONFIG_H
+#define RUNORG_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+	int test_mode;         /* test_mode: 0/1, enables /test/auth routes */
+	int sync_timeout_ms;   /* sync_timeout_ms: longest wait on at= before 503 (5000) */
+	int streams;           /* streams: number of database streams, 2..streams+1 (4) */
+	int workers;           /* workers: FastCGI worker processes (2) */
+	int threads;           /* threads: request threads per worker (16) */
+	int db_pool;           /* db_pool: MySQL connections per worker process (8) */
+	long max_body;         /* max_body: largest request body in bytes (1048576) */
+	int poll_min_us;       /* poll_min_us: clock watcher's first poll interval (1000) */
+	int poll_max_us;       /* poll_max_us: clock watcher's poll interval cap (8000) */
+	char socket[256];      /* socket: FastCGI unix socket path ("var/run/runorg.sock") */
+	char db_host[128];     /* db_host ("localhost") */
+	int db_port;           /* db_port (3306) */
+	char db_socket[256];   /* db_socket: MariaDB unix socket, wins over host/port when set ("") */
+	char db_user[64];      /* db_user ("root") */
+	char db_password[128]; /* db_password ("") */
+	char db_name[64];      /* db_name ("runorg") */
+	char sql_dir[256];     /* sql_dir: where the schema files live ("sql") */
+	char pid_file[256];    /* pid_file: written by the program at start ("") */
+	char log_level[16];    /* log_level: error, warn, info, debug ("info") */
+};
+
+/* Loaded once at start, read-only afterwards. */
+extern struct config cf;
+
+/* Sets defaults, reads `path` (skipped when NULL or missing and not required),
+ * then applies RUNORG_<KEY> environment overrides (KEY = upper-cased key name).
+ * Returns 0, or -1 with a message on stderr (bad file syntax, bad number). */
+int config_load(const char *path);
+
+#endif

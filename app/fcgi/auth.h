@@ -1,0 +1,24 @@
+/* auth.h — tokens: made at random, stored as SHA-256 hashes, checked on every /db/{db} request. */
+#ifndef RUNORG_AUTH_H
+#define RUNORG_AUTH_H
+
+#include <mysql.h>
+
+#include "fcgi/reply.h"
+#include "fcgi/request.h"
+
+#define AUTH_TOKEN_LEN 22
+
+/* Makes a token and stores its hash inside the caller's transaction (or alone
+ * under autocommit). db and contact NULL: a server-administrator token. Returns 0 or -1. */
+int auth_token_new(MYSQL *m, const char *db, const char *contact, char out[AUTH_TOKEN_LEN + 1]);
+
+/* 401 unless the request carries a server-administrator token. */
+int auth_server_admin(struct req *rq, struct reply *rp);
+
+/* 401 unless the token is valid for rq->db (a contact token of that database
+ * or a server-administrator token) and as= (if given) is allowed. Fills
+ * rq->contact, rq->as, rq->server_admin and rq->admin. */
+int auth_database(struct req *rq, struct reply *rp);
+
+#endif

@@ -1,0 +1,112 @@
+/* reply.c — what a handler answers: a JSON body or an error; written to the client in one place. */
+#include "fcgi/reply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+
+int reply_json(struct reply *rp, int status, json_object *body)
+{
+	rp->status = status;
+	if (rp->body)
+		json_object_put(rp->body);
+	rp->body = body;
+	return status;
+}
+
+int reply_error(struct reply *rp, int status, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rp->error, sizeof rp->error, fmt, ap);
+	va_end(ap);
+	rp->status = status;
+	return status;
+}
+
+int reply_invalid(struct reply *rp, const char *at, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rp->error, sizeof rp->error, fmt, ap);
+	va_end(ap);
+	snprintf(rp->at, sizeof rp->at, "%s", at ? at : "");
+	snprintf(rp->reason, sizeof rp->reason, "%s", reason ? reason : "");
+	rp->status = 400;
+	return 400;
+}
+
+int reply_internal(struct reply *rp, const char *what)
+{
+	log_error("internal error: %s", what);
+	return reply_error(rp, 500, "Internal error");
+}
+
+const char *json_text(json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+json_object *json_str(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 202: return "Accepted";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 503: return "Service Unavailable";
+	default: return "Internal Server Error";
+	}
+}
+
+static json_object *error_body(const struct reply *rp, const char *path)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(rp->error));
+	if (rp->timeout) {
+		json_object_object_add(o, "current", clock_to_json(&rp->current));
+		json_object_object_add(o, "expected", clock_to_json(&rp->expected));
+		return o;
+	}
+	json_object_object_add(o, "path", json_object_new_string(path ? path : ""));
+	if (rp->at[0])
+		json_object_object_add(o, "at", json_object_new_string(rp->at));
+	if (rp->reason[0])
+		json_object_object_add(o, "reason", json_object_new_string(rp->reason));
+	return o;
+}
+
+void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
+{
+	int status = rp->status ? rp->status : 500;
+	json_object *err = status >= 400 ? error_body(rp, path) : NULL;
+	const char *text = json_text(err ? err : rp->body);
+	FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: application/json\r\n", status, status_text(status));
+	if (status == 405)
+		FCGX_FPrintF(out, "Allow: %s\r\n", rp->allow);
+	if (status == 503)
+		FCGX_PutS("Retry-After: 1\r\n", out);
+	FCGX_FPrintF(out, "Content-Length: %zu\r\n\r\n", strlen(text));
+	FCGX_PutS(text, out);
+	if (err)
+		json_object_put(err);
+}
+
+void reply_free(struct reply *rp)
+{
+	if (rp->body)
+		json_object_put(rp->body);
+	rp->body = NULL;
+}

@@ -1,0 +1,41 @@
+/* reply.h — what a handler answers: a JSON body or an error; written to the client in one place. */
+#ifndef RUNORG_REPLY_H
+#define RUNORG_REPLY_H
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "core/clock.h"
+
+struct reply {
+	int status;
+	json_object *body;  /* success body, owned by the reply */
+	char error[512];    /* error message (status >= 400) */
+	char at[96];        /* optional: where in the input the fault is, e.g. "body[0].email" */
+	char reason[256];   /* optional: why */
+	char allow[64];     /* 405: the Allow header */
+	bool timeout;       /* 503 after waiting on at= */
+	struct clock current, expected;
+};
+
+/* Each returns the status, so handlers can `return reply_json(rp, 200, obj);`. */
+int reply_json(struct reply *rp, int status, json_object *body);
+int reply_error(struct reply *rp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 400 that points at the faulty part of the input. */
+int reply_invalid(struct reply *rp, const char *at, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* 500, logged with the route; the client only sees "Internal error". */
+int reply_internal(struct reply *rp, const char *what);
+
+/* Writes status, headers and body: every error body is {"error","path"} (+ "at", "reason",
+ * or for 503 "current" and "expected"). */
+void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path);
+void reply_free(struct reply *rp);
+
+/* JSON text the way the API prints it: compact, slashes unescaped. */
+const char *json_text(json_object *o);
+/* A JSON string, or JSON null for NULL. */
+json_object *json_str(const char *s);
+
+#endif

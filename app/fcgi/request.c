@@ -1,0 +1,166 @@
+/* request.c — one HTTP request as the handlers see it, read from FastCGI. */
+#include "fcgi/request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/config.h"
+#include "fcgi/router.h"
+
+static int hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s in place (and '+' as space when plus). -1 on a bad escape or a NUL byte. */
+static int decode(char *s, bool plus)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (*r == '%') {
+			int a = hex(r[1]), b = a < 0 ? -1 : hex(r[2]);
+			if (b < 0 || (a == 0 && b == 0))
+				return -1;
+			*w++ = (char)(a * 16 + b);
+			r += 2;
+		} else {
+			*w++ = (plus && *r == '+') ? ' ' : *r;
+		}
+	}
+	*w = 0;
+	return 0;
+}
+
+static int read_path(struct req *rq, char *path, struct reply *rp)
+{
+	char *save = NULL;
+	for (char *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+		if (rq->nseg == REQ_MAX_SEGS || decode(s, false))
+			return reply_error(rp, 404, "No such resource");
+		rq->seg[rq->nseg++] = s;
+	}
+	return 0;
+}
+
+static int read_query(struct req *rq, char *query, struct reply *rp)
+{
+	char *save = NULL;
+	for (char *s = strtok_r(query, "&", &save); s; s = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(s, '=');
+		if (eq)
+			*eq++ = 0;
+		if (rq->nquery == REQ_MAX_QUERY || decode(s, true) || (eq && decode(eq, true)))
+			return reply_invalid(rp, "query", NULL, "Invalid query string");
+		rq->query[rq->nquery].key = s;
+		rq->query[rq->nquery].value = eq ? eq : "";
+		rq->nquery++;
+	}
+	return 0;
+}
+
+/* The path and query come from REQUEST_URI (raw, so that we decode each
+ * segment ourselves); servers that do not send it give SCRIPT_NAME + PATH_INFO. */
+static char *raw_uri(FCGX_Request *fr)
+{
+	const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
+	if (uri && *uri)
+		return strdup(uri);
+	const char *sn = FCGX_GetParam("SCRIPT_NAME", fr->envp), *pi = FCGX_GetParam("PATH_INFO", fr->envp),
+		   *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
+	size_t n = (sn ? strlen(sn) : 0) + (pi ? strlen(pi) : 0) + (qs ? strlen(qs) : 0) + 2;
+	char *s = malloc(n);
+	if (s)
+		snprintf(s, n, "%s%s%s%s", sn ? sn : "", pi ? pi : "", qs && *qs ? "?" : "", qs ? qs : "");
+	return s;
+}
+
+static void read_token(struct req *rq, FCGX_Request *fr)
+{
+	const char *h = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
+	static const char scheme[] = "RUNORG token=";
+	if (h && !strncasecmp(h, scheme, sizeof scheme - 1))
+		rq->token = h + sizeof scheme - 1;
+}
+
+static int read_body(struct req *rq, FCGX_Request *fr, struct reply *rp)
+{
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
+	char *end;
+	long long n = cl && *cl ? strtoll(cl, &end, 10) : 0;
+	if (cl && *cl && (*end || n < 0))
+		return reply_error(rp, 400, "Invalid Content-Length");
+	if (n > cf.max_body)
+		return reply_error(rp, 413, "Request body is %lld bytes, only %ld allowed", n, cf.max_body);
+	rq->body = malloc(n + 1);
+	if (!rq->body)
+		return reply_error(rp, 413, "Request body too large");
+	long got = n ? FCGX_GetStr(rq->body, (int)n, fr->in) : 0;
+	if (got != n)
+		return reply_error(rp, 400, "Incomplete request body");
+	rq->body[n] = 0;
+	rq->body_len = (size_t)n;
+	return 0;
+}
+
+int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp)
+{
+	rq->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
+	if (!rq->method)
+		rq->method = "GET";
+	read_token(rq, fr);
+	rq->uri = raw_uri(fr);
+	if (!rq->uri)
+		return reply_internal(rp, "out of memory");
+	char *q = strchr(rq->uri, '?');
+	if (q)
+		*q++ = 0;
+	int r = read_path(rq, rq->uri, rp);
+	if (!r && q)
+		r = read_query(rq, q, rp);
+	if (!r)
+		r = read_body(rq, fr, rp);
+	return r;
+}
+
+void request_free(struct req *rq)
+{
+	free(rq->uri);
+	free(rq->body);
+	if (rq->json)
+		json_object_put(rq->json);
+}
+
+const char *req_query(const struct req *rq, const char *key)
+{
+	for (int i = 0; i < rq->nquery; i++)
+		if (!strcmp(rq->query[i].key, key))
+			return rq->query[i].value;
+	return NULL;
+}
+
+int req_count(const struct req *rq, const char *key, long dflt, long max, long *out, struct reply *rp)
+{
+	const char *v = req_query(rq, key);
+	*out = dflt;
+	if (!v)
+		return 0;
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || n < 0 || v[0] == '+' || v[0] == ' ')
+		return reply_invalid(rp, key, "expected a non-negative integer", "Invalid %s parameter", key);
+	*out = n > max ? max : n;
+	return 0;
+}
+
+const char *req_param(const struct req *rq, const char *name)
+{
+	return route_param(rq, name);
+}

@@ -1,0 +1,62 @@
+/* request.h — one HTTP request as the handlers see it, read from FastCGI. */
+#ifndef RUNORG_REQUEST_H
+#define RUNORG_REQUEST_H
+
+#include <fcgiapp.h>
+#include <json-c/json.h>
+#include <mysql.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+#include "core/id.h"
+#include "fcgi/reply.h"
+
+#define REQ_MAX_SEGS 16
+#define REQ_MAX_QUERY 16
+#define REQ_MAX_PARAMS 4
+
+struct route;
+
+struct req {
+	const char *method;
+	char *uri;                /* copy of the raw URI; segments and query point into it */
+	char *seg[REQ_MAX_SEGS]; /* decoded path segments, empty ones dropped */
+	int nseg;
+	struct {
+		char *key, *value;
+	} query[REQ_MAX_QUERY];
+	int nquery;
+	const char *token;   /* from "Authorization: RUNORG token=...", or NULL */
+	char *body;          /* raw body, NUL-terminated, body_len bytes */
+	size_t body_len;
+	json_object *json;   /* parsed body for routes that take one (NULL when empty) */
+	const struct route *route;
+	const char *param[REQ_MAX_PARAMS]; /* placeholder values, in path order */
+	MYSQL *m;            /* the connection of this request, taken after the at= wait */
+
+	/* Filled by the router for /db/{db} routes. */
+	char db[ID_LEN + 1];
+	uint32_t stream;
+	bool admin;                /* server administrator, or member of the database's admin group */
+	bool server_admin;         /* server administrator token */
+	char contact[ID_LEN + 1];  /* contact the token belongs to ("" for a server administrator) */
+	char as[ID_LEN + 1];       /* as= contact, else the token's contact */
+	uint64_t received_us;
+};
+
+/* Reads method, path, query, token and body. Returns 0, or an error status
+ * with the reply filled (404 for an undecodable path, 400 for a bad query, 413). */
+int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp);
+void request_free(struct req *rq);
+
+/* Query parameter, or NULL. */
+const char *req_query(const struct req *rq, const char *key);
+
+/* Non-negative integer query parameter (dflt when absent). Returns 0, or 400 with the reply filled. */
+int req_count(const struct req *rq, const char *key, long dflt, long max, long *out, struct reply *rp);
+
+/* Value of the route's placeholder with this name ("db", "cid", ...). */
+const char *req_param(const struct req *rq, const char *name);
+
+#endif

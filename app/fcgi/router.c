@@ -1,0 +1,229 @@
+/* router.c — the route table of the whole API and the path every request takes through it. */
+#include "fcgi/router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "fcgi/auth.h"
+#include "fcgi/watcher.h"
+#include "resources/contacts.h"
+#include "resources/dbs.h"
+#include "store/db.h"
+
+/* One line per endpoint. Literal segments win over placeholders whatever the order. */
+static const struct route routes[] = {
+	{"GET",  "/version",                  version_get,     R_OPEN},
+	{"GET",  "/status",                   status_get,      R_OPEN},
+	{"POST", "/test/auth",                test_auth,       R_OPEN | R_TEST | R_BODY},
+	{"POST", "/db/create",                db_create,       R_ADMIN | R_BODY},
+	{"GET",  "/db/all",                   db_all,          R_ADMIN},
+	{"POST", "/db/{db}/test/auth",        db_test_auth,    R_DB | R_OPEN | R_TEST | R_BODY},
+	{"GET",  "/db/{db}/sync",             db_sync,         R_DB},
+	{"POST", "/db/{db}/contacts/import",  contacts_import, R_DB | R_BODY},
+	{"GET",  "/db/{db}/contacts/search",  contacts_search, R_DB},
+	{"GET",  "/db/{db}/contacts/{cid}",   contact_get,     R_DB},
+	{"GET",  "/db/{db}/contacts",         contacts_list,   R_DB},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+/* The i-th segment of a pattern (without slashes) into buf; false past the end. */
+static bool pattern_seg(const char *pattern, int i, char *buf, size_t size)
+{
+	const char *p = pattern;
+	for (int k = 0; k <= i; k++) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			return false;
+		const char *e = strchr(p, '/');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (k == i) {
+			snprintf(buf, size, "%.*s", (int)n, p);
+			return true;
+		}
+		p += n;
+	}
+	return false;
+}
+
+/* Matches the request path against a pattern: returns a score where each
+ * literal segment counts more than every placeholder after it, or -1. */
+static long match(const struct req *rq, const char *pattern)
+{
+	char seg[64];
+	long score = 0;
+	int i;
+	for (i = 0; pattern_seg(pattern, i, seg, sizeof seg); i++) {
+		if (i >= rq->nseg)
+			return -1;
+		score <<= 1;
+		if (seg[0] == '{')
+			continue;
+		if (strcmp(seg, rq->seg[i]))
+			return -1;
+		score |= 1;
+	}
+	return i == rq->nseg ? score : -1;
+}
+
+const char *route_param(const struct req *rq, const char *name)
+{
+	char seg[64];
+	for (int i = 0; rq->route && pattern_seg(rq->route->pattern, i, seg, sizeof seg); i++) {
+		size_t n = strlen(seg);
+		if (seg[0] == '{' && n == strlen(name) + 2 && !strncmp(seg + 1, name, n - 2))
+			return rq->seg[i];
+	}
+	return NULL;
+}
+
+/* Finds the route: 404 when no pattern matches, 405 with Allow when only the method differs. */
+static int route_find(struct req *rq, struct reply *rp)
+{
+	long best = -1, best_any = -1;
+	for (size_t i = 0; i < NROUTES; i++) {
+		long s = match(rq, routes[i].pattern);
+		if (s > best_any)
+			best_any = s;
+		if (s > best && !strcmp(routes[i].method, rq->method)) {
+			best = s;
+			rq->route = &routes[i];
+		}
+	}
+	if (best_any < 0)
+		return reply_error(rp, 404, "No such resource");
+	if (best == best_any)
+		return 0;
+	/* The path names a resource, but not for this method: list the methods it has. */
+	rq->route = NULL;
+	for (size_t i = 0; i < NROUTES; i++)
+		if (match(rq, routes[i].pattern) == best_any && !strstr(rp->allow, routes[i].method)) {
+			size_t n = strlen(rp->allow);
+			snprintf(rp->allow + n, sizeof rp->allow - n, "%s%s", n ? ", " : "", routes[i].method);
+		}
+	return reply_error(rp, 405, "Method %s is not allowed here", rq->method);
+}
+
+/* at= : wait until the clock is reached, before anything reads state. */
+static int wait_at(struct req *rq, struct reply *rp)
+{
+	const char *at = req_query(rq, "at");
+	if (!at)
+		return 0;
+	struct clock want;
+	if (clock_parse(at, strlen(at), &want))
+		return reply_invalid(rp, "at", "expected a clock such as [[2,87]]", "Invalid at parameter");
+	switch (watcher_wait(&want, &rp->current)) {
+	case WAIT_REACHED:
+		return 0;
+	case WAIT_NEVER:
+		return reply_invalid(rp, "at", "this position was never handed out, so it can never be reached",
+				     "Invalid at parameter");
+	case WAIT_TIMEOUT:
+		rp->timeout = true;
+		rp->expected = want;
+		return reply_error(rp, 503, "Data is not yet available for the 'at' you specified. Try again later.");
+	default:
+		return reply_internal(rp, "at= wait");
+	}
+}
+
+static int parse_body(struct req *rq, struct reply *rp)
+{
+	if (!(rq->route->flags & R_BODY) || rq->body_len == 0)
+		return 0;
+	json_tokener *tok = json_tokener_new();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	rq->json = json_tokener_parse_ex(tok, rq->body, (int)rq->body_len);
+	enum json_tokener_error e = json_tokener_get_error(tok);
+	size_t used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (e == json_tokener_success)
+		while (used < rq->body_len && strchr(" \t\r\n", rq->body[used]))
+			used++;
+	if (e != json_tokener_success || !rq->json || used != rq->body_len) {
+		if (rq->json)
+			json_object_put(rq->json);
+		rq->json = NULL;
+		return reply_invalid(rp, "body", e == json_tokener_success ? "trailing characters" : json_tokener_error_desc(e),
+				     "Invalid JSON body");
+	}
+	return 0;
+}
+
+/* /db/{db}: the database must exist (404 first), then the token must fit it. */
+static int load_db(struct req *rq, struct reply *rp)
+{
+	const char *db = req_param(rq, "db");
+	if (!id_valid(db))
+		return reply_error(rp, 404, "Database %s does not exist", db);
+	long long stream = db_value(rq->m, "SELECT stream FROM dbs WHERE id = %Q", db);
+	if (stream == -1)
+		return reply_internal(rp, "database lookup");
+	if (stream < 0)
+		return reply_error(rp, 404, "Database %s does not exist", db);
+	snprintf(rq->db, sizeof rq->db, "%s", db);
+	rq->stream = (uint32_t)stream;
+	return 0;
+}
+
+static int authenticate(struct req *rq, struct reply *rp)
+{
+	unsigned f = rq->route->flags;
+	if (f & R_OPEN)
+		return 0;
+	if (f & R_ADMIN)
+		return auth_server_admin(rq, rp);
+	if (f & R_DB)
+		return auth_database(rq, rp);
+	return 0;
+}
+
+/* The path of an unmatched request, for the error body. */
+static void request_path(const struct req *rq, char *buf, size_t size)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (int i = 0; i < rq->nseg && n < size; i++)
+		n += snprintf(buf + n, size - n, "/%s", rq->seg[i]);
+	if (!n)
+		snprintf(buf, size, "/");
+}
+
+void router_handle(FCGX_Request *fr)
+{
+	struct req rq = {0};
+	struct reply rp = {0};
+	rq.received_us = db_now_us();
+	int st = request_read(&rq, fr, &rp);
+	if (!st)
+		st = route_find(&rq, &rp);
+	if (!st && (rq.route->flags & R_TEST) && !cf.test_mode)
+		st = reply_error(&rp, 403, "Test mode is disabled");
+	if (!st)
+		st = wait_at(&rq, &rp);
+	if (!st)
+		st = parse_body(&rq, &rp);
+	if (!st && !(rq.m = db_acquire()))
+		st = reply_internal(&rp, "no database connection");
+	if (!st && (rq.route->flags & R_DB))
+		st = load_db(&rq, &rp);
+	if (!st)
+		st = authenticate(&rq, &rp);
+	if (!st)
+		st = rq.route->handler(&rq, &rp);
+	if (rq.m)
+		db_release(rq.m, mysql_errno(rq.m) && db_gone(rq.m));
+
+	char path[512];
+	if (rq.route)
+		snprintf(path, sizeof path, "%s", rq.route->pattern);
+	else
+		request_path(&rq, path, sizeof path);
+	reply_send(fr->out, &rp, path);
+	log_debug("%s %s %d %.1fms", rq.method, path, rp.status, (db_now_us() - rq.received_us) / 1000.0);
+	reply_free(&rp);
+	request_free(&rq);
+}

@@ -1,0 +1,35 @@
+/* router.h — the route table of the whole API and the path every request takes through it. */
+#ifndef RUNORG_ROUTER_H
+#define RUNORG_ROUTER_H
+
+#include <fcgiapp.h>
+
+#include "fcgi/reply.h"
+#include "fcgi/request.h"
+
+/* Route flags. */
+enum {
+	R_DB = 1,     /* under /db/{db}: the database must exist, and a token valid for it is needed */
+	R_OPEN = 2,   /* no token needed */
+	R_ADMIN = 4,  /* a server-administrator token is needed */
+	R_TEST = 8,   /* exists only in test mode (403 otherwise) */
+	R_BODY = 16,  /* takes a JSON body */
+};
+
+typedef int (*handler_fn)(struct req *rq, struct reply *rp);
+
+struct route {
+	const char *method;
+	const char *pattern;
+	handler_fn handler;
+	unsigned flags;
+};
+
+/* Handles one accepted FastCGI request from start to finish: read, route,
+ * wait on at=, authenticate, run the handler, reply. */
+void router_handle(FCGX_Request *fr);
+
+/* Value of a placeholder of the matched route. */
+const char *route_param(const struct req *rq, const char *name);
+
+#endif

@@ -1,0 +1,418 @@
+/* contacts.c — contacts: import, read, list, search, test auth; and their appliers. */
+#include "resources/contacts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/id.h"
+#include "core/person.h"
+#include "fcgi/auth.h"
+#include "resources/common.h"
+#include "store/db.h"
+#include "store/queue.h"
+
+#define SHORT_COLUMNS "id, name, gender, pic"
+
+json_object *contact_short(MYSQL_ROW row)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(row[0]));
+	json_object_object_add(o, "name", json_object_new_string(row[1]));
+	json_object_object_add(o, "gender", json_str(row[2]));
+	json_object_object_add(o, "pic", json_object_new_string(row[3]));
+	return o;
+}
+
+/* ---- Import: validation, duplicates, enqueue ---- */
+
+struct item {
+	char *email, *key, *fullname, *firstname, *lastname;
+	const char *gender;
+	char id[ID_LEN + 1];
+	bool is_new;
+};
+
+static void items_free(struct item *it, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(it[i].email);
+		free(it[i].key);
+		free(it[i].fullname);
+		free(it[i].firstname);
+		free(it[i].lastname);
+	}
+	free(it);
+}
+
+static int email_field(json_object *obj, const char *at, bool required, char **out, struct reply *rp)
+{
+	int st = body_label(obj, "email", at, required, out, rp);
+	if (!st && *out && person_email_check(*out))
+		st = reply_invalid(rp, at, "expected an e-mail address", "Invalid e-mail '%.200s'", *out);
+	return st;
+}
+
+static int item_read(json_object *obj, size_t i, struct item *it, struct reply *rp)
+{
+	static const char *const fields[] = {"email", "fullname", "firstname", "lastname", "gender", NULL};
+	char at[96];
+	if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(at, sizeof at, "body[%zu]", i);
+		return reply_invalid(rp, at, "expected an object", "Contact %zu is not an object", i);
+	}
+	json_object_object_foreach(obj, key, val)
+	{
+		(void)val;
+		bool known = false;
+		for (int k = 0; fields[k] && !known; k++)
+			known = !strcmp(key, fields[k]);
+		if (!known) {
+			snprintf(at, sizeof at, "body[%zu].%.60s", i, key);
+			return reply_invalid(rp, at, "unknown field", "Unknown field '%.60s'", key);
+		}
+	}
+	int st;
+	snprintf(at, sizeof at, "body[%zu].email", i);
+	if ((st = email_field(obj, at, true, &it->email, rp)))
+		return st;
+	snprintf(at, sizeof at, "body[%zu].fullname", i);
+	if ((st = body_label(obj, "fullname", at, false, &it->fullname, rp)))
+		return st;
+	snprintf(at, sizeof at, "body[%zu].firstname", i);
+	if ((st = body_label(obj, "firstname", at, false, &it->firstname, rp)))
+		return st;
+	snprintf(at, sizeof at, "body[%zu].lastname", i);
+	if ((st = body_label(obj, "lastname", at, false, &it->lastname, rp)))
+		return st;
+	json_object *g;
+	if (json_object_object_get_ex(obj, "gender", &g) && g) {
+		const char *s = json_object_is_type(g, json_type_string) ? json_object_get_string(g) : "";
+		if (strcmp(s, "M") && strcmp(s, "F")) {
+			snprintf(at, sizeof at, "body[%zu].gender", i);
+			return reply_invalid(rp, at, "expected \"M\" or \"F\"", "Invalid gender");
+		}
+		it->gender = s[0] == 'M' ? "M" : "F";
+	}
+	it->key = person_email_key(it->email);
+	return 0;
+}
+
+/* Gives each item the id of an existing contact with the same e-mail (case-insensitive),
+ * or of an earlier item of the same request, or a new one. */
+static int items_match(MYSQL *m, const char *db, struct item *it, size_t n)
+{
+	const char **keys = malloc(n * sizeof *keys);
+	for (size_t i = 0; i < n; i++)
+		keys[i] = it[i].key;
+	char *in = db_quote_list(m, keys, (int)n);
+	free(keys);
+	MYSQL_RES *res = db_query(m, "SELECT email_key, MIN(id) FROM contacts WHERE db = %Q AND email_key IN %s "
+				     "GROUP BY email_key",
+				  db, in);
+	free(in);
+	if (!res)
+		return -1;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(it[i].key, row[0]))
+				snprintf(it[i].id, sizeof it[i].id, "%s", row[1]);
+	mysql_free_result(res);
+	for (size_t i = 0; i < n; i++) {
+		if (it[i].id[0])
+			continue;
+		for (size_t k = 0; k < i && !it[i].id[0]; k++)
+			if (!strcmp(it[k].key, it[i].key))
+				memcpy(it[i].id, it[k].id, sizeof it[i].id);
+		if (!it[i].id[0]) {
+			id_next(it[i].id);
+			it[i].is_new = true;
+		}
+	}
+	return 0;
+}
+
+static json_object *item_command(const struct item *it)
+{
+	json_object *c = json_object_new_object();
+	json_object_object_add(c, "id", json_object_new_string(it->id));
+	json_object_object_add(c, "email", json_object_new_string(it->email));
+	json_object_object_add(c, "fullname", json_str(it->fullname));
+	json_object_object_add(c, "firstname", json_str(it->firstname));
+	json_object_object_add(c, "lastname", json_str(it->lastname));
+	json_object_object_add(c, "gender", json_str(it->gender));
+	return c;
+}
+
+int contacts_import(struct req *rq, struct reply *rp)
+{
+	if (!rq->json || !json_object_is_type(rq->json, json_type_array))
+		return reply_invalid(rp, "body", "expected an array of contacts", "Invalid body");
+	size_t n = json_object_array_length(rq->json);
+	struct item *it = calloc(n ? n : 1, sizeof *it);
+	int st = 0;
+	for (size_t i = 0; i < n && !st; i++)
+		st = item_read(json_object_array_get_idx(rq->json, i), i, &it[i], rp);
+	if (!st && n && items_match(rq->m, rq->db, it, n))
+		st = reply_internal(rp, "contact lookup");
+	if (st) {
+		items_free(it, n);
+		return st;
+	}
+	json_object *created = json_object_new_array(), *list = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object_array_add(created, json_object_new_string(it[i].id));
+		if (it[i].is_new)
+			json_object_array_add(list, item_command(&it[i]));
+	}
+	items_free(it, n);
+	json_object *at = NULL;
+	if (json_object_array_length(list) == 0) {
+		json_object_put(list);
+		at = json_object_new_array(); /* nothing new: nothing to wait for */
+	} else {
+		json_object *cmd = json_object_new_object();
+		json_object_object_add(cmd, "contacts", list);
+		uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "contacts.import", json_text(cmd));
+		json_object_put(cmd);
+		if (!pos) {
+			json_object_put(created);
+			return reply_internal(rp, "enqueue contacts.import");
+		}
+		at = at_json(rq->stream, pos);
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "created", created);
+	json_object_object_add(o, "at", at);
+	return reply_json(rp, 202, o);
+}
+
+/* ---- Reads ---- */
+
+int contact_get(struct req *rq, struct reply *rp)
+{
+	const char *cid = req_param(rq, "cid");
+	MYSQL_RES *res = NULL;
+	if (id_valid(cid)) {
+		res = db_query(rq->m, "SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q AND id = %Q", rq->db, cid);
+		if (!res)
+			return reply_internal(rp, "contact get");
+	}
+	MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+	int st = row ? reply_json(rp, 200, contact_short(row))
+		     : reply_error(rp, 404, "Contact '%.64s' does not exist", cid);
+	if (res)
+		mysql_free_result(res);
+	return st;
+}
+
+int contacts_list(struct req *rq, struct reply *rp)
+{
+	long limit, offset;
+	int st = req_count(rq, "limit", 1000, 10000, &limit, rp);
+	if (!st)
+		st = req_count(rq, "offset", 0, 1L << 40, &offset, rp);
+	if (st)
+		return st;
+	long long count = db_value(rq->m, "SELECT COUNT(*) FROM contacts WHERE db = %Q", rq->db);
+	MYSQL_RES *res = count < 0 ? NULL
+				   : db_query(rq->m,
+					      "SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q ORDER BY id "
+					      "LIMIT %lld OFFSET %lld",
+					      rq->db, (long long)limit, (long long)offset);
+	if (!res)
+		return reply_internal(rp, "contact list");
+	json_object *list = json_object_new_array();
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		json_object_array_add(list, contact_short(row));
+	mysql_free_result(res);
+	return reply_list(rp, "list", list, count);
+}
+
+/* A LIKE pattern matching `word` literally, then `tail` ("%" or " %"), starting a word. */
+static char *like_word(const char *word, const char *tail)
+{
+	size_t n = strlen(word);
+	char *p = malloc(2 * n + 8), *w = p;
+	*w++ = '%';
+	*w++ = ' ';
+	for (const char *r = word; *r; r++) {
+		if (*r == '%' || *r == '_' || *r == '\\')
+			*w++ = '\\';
+		*w++ = *r;
+	}
+	strcpy(w, tail);
+	return p;
+}
+
+#define SEARCH_WORDS 8
+
+int contacts_search(struct req *rq, struct reply *rp)
+{
+	const char *q = req_query(rq, "q");
+	long limit;
+	int st = req_count(rq, "limit", 10, 100, &limit, rp);
+	if (st)
+		return st;
+	char *words[SEARCH_WORDS];
+	int nw = 0;
+	char *copy = strdup(q ? q : ""), *save = NULL;
+	for (char *w = strtok_r(copy, " \t\r\n", &save); w && nw < SEARCH_WORDS; w = strtok_r(NULL, " \t\r\n", &save))
+		words[nw++] = w;
+	if (nw == 0) {
+		free(copy);
+		return reply_invalid(rp, "q", "a search needs at least one word", "Missing q parameter");
+	}
+	/* Every word but the last must match a whole word; the last is a prefix. The
+	 * search column's collation makes the match case- and accent-insensitive. */
+	char *pat[SEARCH_WORDS] = {0};
+	for (int i = 0; i < SEARCH_WORDS; i++)
+		pat[i] = like_word(i < nw ? words[i] : "", i < nw - 1 ? " %" : "%");
+	/* Best matches first: the name begins with the first word. */
+	char *first = like_word(words[0], "%");
+	MYSQL_RES *res = db_query(
+		rq->m,
+		"SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q AND search LIKE %Q AND search LIKE %Q "
+		"AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q "
+		"AND search LIKE %Q ORDER BY search LIKE %Q DESC, name, id LIMIT %lld",
+		rq->db, pat[0], pat[1], pat[2], pat[3], pat[4], pat[5], pat[6], pat[7], first + 1, (long long)limit);
+	for (int i = 0; i < SEARCH_WORDS; i++)
+		free(pat[i]);
+	free(first);
+	free(copy);
+	if (!res)
+		return reply_internal(rp, "contact search");
+	json_object *list = json_object_new_array();
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		json_object_array_add(list, contact_short(row));
+	mysql_free_result(res);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "list", list);
+	return reply_json(rp, 200, o);
+}
+
+/* ---- Test mode: a contact and its token ---- */
+
+int db_test_auth(struct req *rq, struct reply *rp)
+{
+	static const char *const fields[] = {"email", "admin", NULL};
+	char *email = NULL;
+	int st = body_object(rq, rp, fields);
+	if (!st)
+		st = email_field(rq->json, "body.email", false, &email, rp);
+	json_object *a = NULL;
+	bool admin = true;
+	if (!st && json_object_object_get_ex(rq->json, "admin", &a) && a) {
+		if (!json_object_is_type(a, json_type_boolean))
+			st = reply_invalid(rp, "body.admin", "expected true or false", "Invalid admin");
+		admin = json_object_get_boolean(a);
+	}
+	if (st) {
+		free(email);
+		return st;
+	}
+	struct item it = {.email = email ? email : strdup("test@runorg.com")};
+	it.key = person_email_key(it.email);
+	char token[AUTH_TOKEN_LEN + 1];
+	uint64_t pos = 0;
+	if (!items_match(rq->m, rq->db, &it, 1) && !db_begin(rq->m)) {
+		json_object *cmd = json_object_new_object();
+		json_object_object_add(cmd, "id", json_object_new_string(it.id));
+		json_object_object_add(cmd, "email", json_object_new_string(it.email));
+		json_object_object_add(cmd, "admin", json_object_new_boolean(admin));
+		/* Token and command commit together: the token works at once. */
+		if (auth_token_new(rq->m, rq->db, it.id, token) ||
+		    !(pos = queue_push_tx(rq->m, rq->stream, rq->db, "contacts.test_auth", json_text(cmd))) ||
+		    db_commit(rq->m)) {
+			db_rollback(rq->m);
+			pos = 0;
+		}
+		json_object_put(cmd);
+	}
+	free(it.email);
+	free(it.key);
+	if (!pos)
+		return reply_internal(rp, "test auth");
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "token", json_object_new_string(token));
+	json_object_object_add(o, "at", at_json(rq->stream, pos));
+	json_object_object_add(o, "id", json_object_new_string(it.id));
+	return reply_json(rp, 202, o);
+}
+
+/* ---- Appliers (run by the processor inside the apply transaction) ---- */
+
+/* Inserts one contact with its derived columns (name, picture, search words). */
+static int insert_contact(MYSQL *m, const char *db, json_object *c)
+{
+	const char *id = json_get_string(c, "id"), *email = json_get_string(c, "email"),
+		   *full = json_get_string(c, "fullname"), *first = json_get_string(c, "firstname"),
+		   *last = json_get_string(c, "lastname"), *gender = json_get_string(c, "gender");
+	if (!id || !email)
+		return APPLY_FAILED;
+	char *name = person_name(full, first, last, email), *key = person_email_key(email);
+	char pic[PERSON_PIC_SIZE];
+	person_pic(email, pic);
+	/* Words of the name, then the e-mail and its parts, each preceded by a space. */
+	size_t n = strlen(name) + 2 * strlen(email) + 8;
+	char *search = malloc(n);
+	snprintf(search, n, " %s %s ", name, email);
+	size_t len = strlen(search);
+	for (const char *p = email; *p && len + 2 < n; p++)
+		search[len++] = (*p == '@' || *p == '.' || *p == '-' || *p == '_' || *p == '+') ? ' ' : *p;
+	search[len] = 0;
+	long long r = db_exec(m,
+			      "INSERT INTO contacts (db, id, email, email_key, fullname, firstname, lastname, gender, "
+			      "name, pic, search) VALUES (%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)",
+			      db, id, email, key, full, first, last, gender, name, pic, search);
+	free(name);
+	free(key);
+	free(search);
+	return r < 0 ? APPLY_ERROR : APPLY_OK;
+}
+
+int contacts_apply_import(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
+{
+	json_object *list;
+	if (!json_object_object_get_ex(payload, "contacts", &list) || !json_object_is_type(list, json_type_array)) {
+		snprintf(reason, size, "malformed contacts.import command");
+		return APPLY_FAILED;
+	}
+	size_t n = json_object_array_length(list);
+	for (size_t i = 0; i < n; i++) {
+		int r = insert_contact(m, db, json_object_array_get_idx(list, i));
+		if (r != APPLY_OK) {
+			if (r == APPLY_FAILED)
+				snprintf(reason, size, "malformed contact %zu", i);
+			return r;
+		}
+	}
+	return APPLY_OK;
+}
+
+int contacts_apply_test_auth(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
+{
+	const char *id = json_get_string(payload, "id");
+	json_object *a;
+	bool admin = json_object_object_get_ex(payload, "admin", &a) && json_object_get_boolean(a);
+	if (!id) {
+		snprintf(reason, size, "malformed contacts.test_auth command");
+		return APPLY_FAILED;
+	}
+	long long exists = db_value(m, "SELECT COUNT(*) FROM contacts WHERE db = %Q AND id = %Q", db, id);
+	if (exists < 0)
+		return APPLY_ERROR;
+	if (exists == 0 && insert_contact(m, db, payload) != APPLY_OK)
+		return APPLY_ERROR;
+	if (!admin)
+		return APPLY_OK;
+	if (db_exec(m, "INSERT IGNORE INTO group_members (db, grp, contact) VALUES (%Q, 'admin', %Q)", db, id) < 0 ||
+	    db_exec(m, "UPDATE `groups` SET count = (SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin') "
+		       "WHERE db = %Q AND id = 'admin'",
+		    db, db) < 0)
+		return APPLY_ERROR;
+	return APPLY_OK;
+}

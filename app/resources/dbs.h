@@ -1,0 +1,23 @@
+/* dbs.h — the server level: version, status, test auth, databases and /sync. */
+#ifndef RUNORG_DBS_H
+#define RUNORG_DBS_H
+
+#include <json-c/json.h>
+#include <mysql.h>
+
+#include "fcgi/reply.h"
+#include "fcgi/request.h"
+
+#define RUNORG_VERSION "0.1.0"
+
+int version_get(struct req *rq, struct reply *rp);
+int status_get(struct req *rq, struct reply *rp);
+int test_auth(struct req *rq, struct reply *rp);
+int db_create(struct req *rq, struct reply *rp);
+int db_all(struct req *rq, struct reply *rp);
+int db_sync(struct req *rq, struct reply *rp);
+
+/* Command "db.create" {"id","label","stream","created"}. */
+int dbs_apply_create(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
+
+#endif

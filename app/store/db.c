@@ -1,0 +1,261 @@
+/* db.c — MySQL connections, statements with escaped arguments, and a per-process pool. */
+#include "store/db.h"
+
+#include <errmsg.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "core/log.h"
+
+MYSQL *db_connect(void)
+{
+	MYSQL *m = mysql_init(NULL);
+	if (!m)
+		return NULL;
+	unsigned int timeout = 5;
+	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
+	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock, 0)) {
+		log_error("mysql connect: %s", mysql_error(m));
+		mysql_close(m);
+		return NULL;
+	}
+	mysql_autocommit(m, 1);
+	return m;
+}
+
+/* A growable string for building one statement. */
+struct sql {
+	char *s;
+	size_t len, cap;
+};
+
+static void sql_put(struct sql *q, const char *s, size_t n)
+{
+	if (q->len + n + 1 > q->cap) {
+		q->cap = (q->len + n + 1) * 2;
+		q->s = realloc(q->s, q->cap);
+		if (!q->s)
+			abort();
+	}
+	memcpy(q->s + q->len, s, n);
+	q->len += n;
+	q->s[q->len] = 0;
+}
+
+static void sql_quote(struct sql *q, MYSQL *m, const char *s)
+{
+	if (!s) {
+		sql_put(q, "NULL", 4);
+		return;
+	}
+	size_t n = strlen(s);
+	char *e = malloc(2 * n + 3);
+	if (!e)
+		abort();
+	e[0] = '\'';
+	unsigned long k = mysql_real_escape_string(m, e + 1, s, n);
+	e[k + 1] = '\'';
+	sql_put(q, e, k + 2);
+	free(e);
+}
+
+char *db_quote_list(MYSQL *m, const char *const *items, int n)
+{
+	struct sql q = {0};
+	sql_put(&q, "(", 1);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sql_put(&q, ",", 1);
+		sql_quote(&q, m, items[i]);
+	}
+	sql_put(&q, ")", 1);
+	return q.s;
+}
+
+/* Builds the statement text from the format (see db.h). */
+static char *sql_format(MYSQL *m, const char *fmt, va_list ap, size_t *len)
+{
+	struct sql q = {0};
+	char num[32];
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%') {
+			const char *e = strchr(p, '%');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			sql_put(&q, p, n);
+			p += n - 1;
+			continue;
+		}
+		p++;
+		if (*p == 'Q') {
+			sql_quote(&q, m, va_arg(ap, const char *));
+		} else if (*p == 's') {
+			const char *s = va_arg(ap, const char *);
+			sql_put(&q, s, strlen(s));
+		} else if (*p == 'd') {
+			sql_put(&q, num, snprintf(num, sizeof num, "%d", va_arg(ap, int)));
+		} else if (*p == 'u') {
+			sql_put(&q, num, snprintf(num, sizeof num, "%u", va_arg(ap, unsigned)));
+		} else if (!strncmp(p, "lld", 3)) {
+			sql_put(&q, num, snprintf(num, sizeof num, "%lld", va_arg(ap, long long)));
+			p += 2;
+		} else if (!strncmp(p, "llu", 3)) {
+			sql_put(&q, num, snprintf(num, sizeof num, "%llu", va_arg(ap, unsigned long long)));
+			p += 2;
+		} else if (*p == '%') {
+			sql_put(&q, "%", 1);
+		} else {
+			log_error("db: bad format %s", fmt);
+			abort();
+		}
+	}
+	if (!q.s)
+		sql_put(&q, "", 0);
+	*len = q.len;
+	return q.s;
+}
+
+static int sql_run(MYSQL *m, const char *fmt, va_list ap)
+{
+	size_t len;
+	char *s = sql_format(m, fmt, ap, &len);
+	int r = mysql_real_query(m, s, len);
+	if (r)
+		log_error("mysql: %s (in: %.200s)", mysql_error(m), s);
+	free(s);
+	return r ? -1 : 0;
+}
+
+long long db_exec(MYSQL *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = sql_run(m, fmt, ap);
+	va_end(ap);
+	if (r)
+		return -1;
+	/* A statement that returned rows anyway: drain them. */
+	MYSQL_RES *res = mysql_store_result(m);
+	if (res)
+		mysql_free_result(res);
+	return (long long)mysql_affected_rows(m);
+}
+
+MYSQL_RES *db_query(MYSQL *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = sql_run(m, fmt, ap);
+	va_end(ap);
+	if (r)
+		return NULL;
+	MYSQL_RES *res = mysql_store_result(m);
+	if (!res)
+		log_error("mysql: %s", mysql_error(m));
+	return res;
+}
+
+long long db_value(MYSQL *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = sql_run(m, fmt, ap);
+	va_end(ap);
+	if (r)
+		return -1;
+	MYSQL_RES *res = mysql_store_result(m);
+	if (!res)
+		return -1;
+	MYSQL_ROW row = mysql_fetch_row(res);
+	long long v = -2;
+	if (row && row[0])
+		v = strtoll(row[0], NULL, 10);
+	mysql_free_result(res);
+	return v;
+}
+
+int db_begin(MYSQL *m)
+{
+	return db_exec(m, "START TRANSACTION") < 0 ? -1 : 0;
+}
+
+int db_commit(MYSQL *m)
+{
+	if (mysql_commit(m)) {
+		log_error("mysql commit: %s", mysql_error(m));
+		return -1;
+	}
+	return 0;
+}
+
+void db_rollback(MYSQL *m)
+{
+	mysql_rollback(m);
+}
+
+bool db_gone(MYSQL *m)
+{
+	unsigned e = mysql_errno(m);
+	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
+	       e == CR_CONN_HOST_ERROR || e == 1053 /* server shutdown */ || e == 1927 /* connection killed */;
+}
+
+/* The pool: idle connections on a stack; `open` counts all connections out or idle.
+ * Guarded by pool_lock. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_free = PTHREAD_COND_INITIALIZER;
+static MYSQL **pool_idle;
+static int pool_nidle, pool_open;
+
+MYSQL *db_acquire(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (!pool_idle)
+		pool_idle = calloc(cf.db_pool, sizeof *pool_idle);
+	while (pool_nidle == 0 && pool_open >= cf.db_pool)
+		pthread_cond_wait(&pool_free, &pool_lock);
+	MYSQL *m = NULL;
+	if (pool_nidle > 0) {
+		m = pool_idle[--pool_nidle];
+		pthread_mutex_unlock(&pool_lock);
+		return m;
+	}
+	pool_open++;
+	pthread_mutex_unlock(&pool_lock);
+	m = db_connect();
+	if (!m) {
+		pthread_mutex_lock(&pool_lock);
+		pool_open--;
+		pthread_cond_signal(&pool_free);
+		pthread_mutex_unlock(&pool_lock);
+	}
+	return m;
+}
+
+void db_release(MYSQL *m, bool broken)
+{
+	if (!m)
+		return;
+	if (broken)
+		mysql_close(m);
+	pthread_mutex_lock(&pool_lock);
+	if (broken)
+		pool_open--;
+	else
+		pool_idle[pool_nidle++] = m;
+	pthread_cond_signal(&pool_free);
+	pthread_mutex_unlock(&pool_lock);
+}
+
+uint64_t db_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}

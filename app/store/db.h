@@ -1,0 +1,47 @@
+/* db.h — MySQL connections, statements with escaped arguments, and a per-process pool. */
+#ifndef RUNORG_DB_H
+#define RUNORG_DB_H
+
+#include <mysql.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Opens a connection from the configuration (utf8mb4, autocommit on).
+ * Returns NULL (and logs why) when MySQL cannot be reached. */
+MYSQL *db_connect(void);
+
+/* Formats a statement and runs it. Conversions:
+ *   %Q  const char *, sent as a quoted, escaped string literal (NULL → NULL)
+ *   %d  int      %u unsigned      %lld long long      %llu unsigned long long
+ *   %s  const char *, inserted as is: only for SQL text of the program itself,
+ *       never for anything that came with a request.
+ * db_exec returns the number of affected rows, or -1 on error. */
+long long db_exec(MYSQL *m, const char *fmt, ...);
+
+/* Same, for a statement that returns rows; NULL on error (the caller frees the result). */
+MYSQL_RES *db_query(MYSQL *m, const char *fmt, ...);
+
+/* First column of the first row as an unsigned number; `dflt` when there is no row, -1 on error. */
+long long db_value(MYSQL *m, const char *fmt, ...);
+
+/* "('a','b',...)": each item escaped and quoted, for an IN list built by the
+ * program (safe to insert with %s). malloc'd; n must be > 0. */
+char *db_quote_list(MYSQL *m, const char *const *items, int n);
+
+int db_begin(MYSQL *m);
+int db_commit(MYSQL *m);
+void db_rollback(MYSQL *m);
+
+/* True when the last error means the connection is gone and must be replaced. */
+bool db_gone(MYSQL *m);
+
+/* Pool of connections of one process, shared by its threads: acquire blocks
+ * while all `cf.db_pool` connections are in use. Release with broken = true
+ * drops the connection instead of reusing it. */
+MYSQL *db_acquire(void);
+void db_release(MYSQL *m, bool broken);
+
+/* Microseconds since the epoch, wall clock. */
+uint64_t db_now_us(void);
+
+#endif

@@ -1,0 +1,12 @@
+/* migrate.h — applies the schema files of sql/ that the database has not seen yet. */
+#ifndef RUNORG_MIGRATE_H
+#define RUNORG_MIGRATE_H
+
+#include <mysql.h>
+
+/* Applies every sql/NNN-*.sql whose number is not in schema_version, in order,
+ * under a named lock so that programs starting together apply each once.
+ * Then makes sure the streams 1..cf.streams+1 exist. Returns 0 or -1. */
+int migrate_run(MYSQL *m);
+
+#endif

@@ -1,0 +1,30 @@
+/* queue.h — the command queue: enqueue with gap-free positions, heads and clock rows. */
+#ifndef RUNORG_QUEUE_H
+#define RUNORG_QUEUE_H
+
+#include <mysql.h>
+#include <stdint.h>
+
+#include "core/clock.h"
+
+/* Stream 1 carries server commands (creating databases); 2.. carry databases. */
+#define QUEUE_SERVER_STREAM 1
+
+/* Makes sure streams 1..n exist, with their clock rows. Harmless when they do. */
+int queue_ensure_streams(MYSQL *m, int n);
+
+/* Appends a command inside the caller's transaction: takes the stream's next
+ * position (the stream row stays locked until the caller commits, so commit
+ * order is position order and no position is skipped). Returns the position,
+ * 0 on error. */
+uint64_t queue_push_tx(MYSQL *m, uint32_t stream, const char *db, const char *kind, const char *payload);
+
+/* queue_push_tx in a transaction of its own, committed before it returns:
+ * a non-zero position means the command is durable. */
+uint64_t queue_push(MYSQL *m, uint32_t stream, const char *db, const char *kind, const char *payload);
+
+/* Clock rows (last applied positions) of every stream, and their heads. */
+int queue_done(MYSQL *m, struct clock *done);
+int queue_heads(MYSQL *m, struct clock *heads, struct clock *done);
+
+#endif
