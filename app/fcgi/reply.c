@@ -93,13 +93,14 @@ void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
 	int status = rp->status ? rp->status : 500;
 	json_object *err = status >= 400 ? error_body(rp, path) : NULL;
 	const char *text = json_text(err ? err : rp->body);
-	FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: application/json\r\n", status, status_text(status));
-	if (status == 405)
-		FCGX_FPrintF(out, "Allow: %s\r\n", rp->allow);
-	if (status == 503)
-		FCGX_PutS("Retry-After: 1\r\n", out);
-	FCGX_FPrintF(out, "Content-Length: %zu\r\n\r\n", strlen(text));
-	FCGX_PutS(text, out);
+	size_t len = strlen(text);
+	char head[256];
+	int n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s"
+		"Content-Length: %zu\r\n\r\n",
+		status, status_text(status), status == 405 ? "Allow: " : "", status == 405 ? rp->allow : "",
+		status == 405 ? "\r\n" : "", status == 503 ? "Retry-After: 1\r\n" : "", len);
+	FCGX_PutStr(head, n, out);
+	FCGX_PutStr(text, (int)len, out);
 	if (err)
 		json_object_put(err);
 }

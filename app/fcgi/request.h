@@ -32,6 +32,7 @@ struct req {
 	size_t body_len;
 	json_object *json;   /* parsed body for routes that take one (NULL when empty) */
 	const struct route *route;
+	const char *pattern; /* the matched path pattern, also when the method was wrong */
 	const char *param[REQ_MAX_PARAMS]; /* placeholder values, in path order */
 	MYSQL *m;            /* the connection of this request, taken after the at= wait */
 

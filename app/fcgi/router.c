@@ -94,12 +94,15 @@ static int route_find(struct req *rq, struct reply *rp)
 	}
 	if (best_any < 0)
 		return reply_error(rp, 404, "No such resource");
-	if (best == best_any)
+	if (best == best_any) {
+		rq->pattern = rq->route->pattern;
 		return 0;
+	}
 	/* The path names a resource, but not for this method: list the methods it has. */
 	rq->route = NULL;
 	for (size_t i = 0; i < NROUTES; i++)
 		if (match(rq, routes[i].pattern) == best_any && !strstr(rp->allow, routes[i].method)) {
+			rq->pattern = routes[i].pattern;
 			size_t n = strlen(rp->allow);
 			snprintf(rp->allow + n, sizeof rp->allow - n, "%s%s", n ? ", " : "", routes[i].method);
 		}
@@ -218,8 +221,8 @@ void router_handle(FCGX_Request *fr)
 		db_release(rq.m, mysql_errno(rq.m) && db_gone(rq.m));
 
 	char path[512];
-	if (rq.route)
-		snprintf(path, sizeof path, "%s", rq.route->pattern);
+	if (rq.pattern)
+		snprintf(path, sizeof path, "%s", rq.pattern);
 	else
 		request_path(&rq, path, sizeof path);
 	reply_send(fr->out, &rp, path);
