@@ -28,7 +28,8 @@ void log_at(enum log_level l, const char *fmt, ...)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	int n = snprintf(line, sizeof line, "%s.%03ldZ [%d] %s: ", when, (long)tv.tv_usec / 1000, (int)getpid(), names[l]);
+	int n = snprintf(line, sizeof line, "%s.%03ldZ [%d] %s: ", when, (long)tv.tv_usec / 1000,
+	                 (int)getpid(), names[l]);
 	va_list ap;
 	va_start(ap, fmt);
 	if (n > 0 && n < (int)sizeof line)

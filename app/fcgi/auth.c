@@ -37,10 +37,10 @@ int auth_token_new(MYSQL *m, const char *db, const char *contact, char out[AUTH_
 	out[k] = 0;
 	char hex[65];
 	token_hash(out, hex);
-	return db_exec(m, "INSERT INTO tokens (hash, db, contact, created) VALUES (%Q, %Q, %Q, NOW())", hex, db,
-		       contact) == 1
-		       ? 0
-		       : -1;
+	return db_exec(m, "INSERT INTO tokens (hash, db, contact, created) VALUES (%Q, %Q, %Q, NOW())", hex,
+	               db, contact) == 1
+	           ? 0
+	           : -1;
 }
 
 /* A token is 11..64 characters of [0-9A-Za-z]; anything else is not looked up. */
@@ -72,10 +72,11 @@ int auth_database(struct req *rq, struct reply *rp)
 		return reply_error(rp, 401, "Authentication required");
 	char hex[65];
 	token_hash(rq->token, hex);
-	MYSQL_RES *res = db_query(rq->m,
-				  "SELECT t.db, t.contact, (SELECT COUNT(*) FROM group_members g WHERE g.db = %Q "
-				  "AND g.grp = 'admin' AND g.contact = t.contact) FROM tokens t WHERE t.hash = %Q",
-				  rq->db, hex);
+	MYSQL_RES *res =
+	    db_query(rq->m,
+	             "SELECT t.db, t.contact, (SELECT COUNT(*) FROM group_members g WHERE g.db = %Q "
+	             "AND g.grp = 'admin' AND g.contact = t.contact) FROM tokens t WHERE t.hash = %Q",
+	             rq->db, hex);
 	if (!res)
 		return reply_internal(rp, "token lookup");
 	MYSQL_ROW row = mysql_fetch_row(res);

@@ -147,7 +147,8 @@ static void master(const sigset_t *sigs)
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			for (int i = 0; i < cf.workers; i++)
 				if (pids[i] == pid) {
-					log_warn("worker %d exited (status %d), restarting", (int)pid, status);
+					log_warn("worker %d exited (status %d), restarting", (int)pid,
+					         status);
 					if (time(NULL) - born[i] < 1)
 						sleep(1); /* a worker that dies at once: do not spin */
 					pids[i] = spawn(sigs);

@@ -57,17 +57,28 @@ json_object *json_str(const char *s)
 static const char *status_text(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Internal Server Error";
 	}
 }
 
@@ -95,10 +106,12 @@ void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
 	const char *text = json_text(err ? err : rp->body);
 	size_t len = strlen(text);
 	char head[256];
-	int n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s"
-		"Content-Length: %zu\r\n\r\n",
-		status, status_text(status), status == 405 ? "Allow: " : "", status == 405 ? rp->allow : "",
-		status == 405 ? "\r\n" : "", status == 503 ? "Retry-After: 1\r\n" : "", len);
+	int n = snprintf(head, sizeof head,
+	                 "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s"
+	                 "Content-Length: %zu\r\n\r\n",
+	                 status, status_text(status), status == 405 ? "Allow: " : "",
+	                 status == 405 ? rp->allow : "", status == 405 ? "\r\n" : "",
+	                 status == 503 ? "Retry-After: 1\r\n" : "", len);
 	FCGX_PutStr(head, n, out);
 	FCGX_PutStr(text, (int)len, out);
 	if (err)

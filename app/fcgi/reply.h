@@ -10,12 +10,12 @@
 
 struct reply {
 	int status;
-	json_object *body;  /* success body, owned by the reply */
-	char error[512];    /* error message (status >= 400) */
-	char at[96];        /* optional: where in the input the fault is, e.g. "body[0].email" */
-	char reason[256];   /* optional: why */
-	char allow[64];     /* 405: the Allow header */
-	bool timeout;       /* 503 after waiting on at= */
+	json_object *body; /* success body, owned by the reply */
+	char error[512];   /* error message (status >= 400) */
+	char at[96];       /* optional: where in the input the fault is, e.g. "body[0].email" */
+	char reason[256];  /* optional: why */
+	char allow[64];    /* 405: the Allow header */
+	bool timeout;      /* 503 after waiting on at= */
 	struct clock current, expected;
 };
 
@@ -24,7 +24,7 @@ int reply_json(struct reply *rp, int status, json_object *body);
 int reply_error(struct reply *rp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* 400 that points at the faulty part of the input. */
 int reply_invalid(struct reply *rp, const char *at, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* 500, logged with the route; the client only sees "Internal error". */
 int reply_internal(struct reply *rp, const char *what);
 

@@ -74,7 +74,7 @@ static char *raw_uri(FCGX_Request *fr)
 	if (uri && *uri)
 		return strdup(uri);
 	const char *sn = FCGX_GetParam("SCRIPT_NAME", fr->envp), *pi = FCGX_GetParam("PATH_INFO", fr->envp),
-		   *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
+	           *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
 	size_t n = (sn ? strlen(sn) : 0) + (pi ? strlen(pi) : 0) + (qs ? strlen(qs) : 0) + 2;
 	char *s = malloc(n);
 	if (s)

@@ -20,29 +20,29 @@ struct route;
 
 struct req {
 	const char *method;
-	char *uri;                /* copy of the raw URI; segments and query point into it */
+	char *uri;               /* copy of the raw URI; segments and query point into it */
 	char *seg[REQ_MAX_SEGS]; /* decoded path segments, empty ones dropped */
 	int nseg;
 	struct {
 		char *key, *value;
 	} query[REQ_MAX_QUERY];
 	int nquery;
-	const char *token;   /* from "Authorization: RUNORG token=...", or NULL */
-	char *body;          /* raw body, NUL-terminated, body_len bytes */
+	const char *token; /* from "Authorization: RUNORG token=...", or NULL */
+	char *body;        /* raw body, NUL-terminated, body_len bytes */
 	size_t body_len;
-	json_object *json;   /* parsed body for routes that take one (NULL when empty) */
+	json_object *json; /* parsed body for routes that take one (NULL when empty) */
 	const struct route *route;
-	const char *pattern; /* the matched path pattern, also when the method was wrong */
+	const char *pattern;               /* the matched path pattern, also when the method was wrong */
 	const char *param[REQ_MAX_PARAMS]; /* placeholder values, in path order */
-	MYSQL *m;            /* the connection of this request, taken after the at= wait */
+	MYSQL *m;                          /* the connection of this request, taken after the at= wait */
 
 	/* Filled by the router for /db/{db} routes. */
 	char db[ID_LEN + 1];
 	uint32_t stream;
-	bool admin;                /* server administrator, or member of the database's admin group */
-	bool server_admin;         /* server administrator token */
-	char contact[ID_LEN + 1];  /* contact the token belongs to ("" for a server administrator) */
-	char as[ID_LEN + 1];       /* as= contact, else the token's contact */
+	bool admin;               /* server administrator, or member of the database's admin group */
+	bool server_admin;        /* server administrator token */
+	char contact[ID_LEN + 1]; /* contact the token belongs to ("" for a server administrator) */
+	char as[ID_LEN + 1];      /* as= contact, else the token's contact */
 	uint64_t received_us;
 };
 

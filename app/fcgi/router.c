@@ -13,6 +13,7 @@
 #include "store/db.h"
 
 /* One line per endpoint. Literal segments win over placeholders whatever the order. */
+/* clang-format off */
 static const struct route routes[] = {
 	{"GET",  "/version",                  version_get,     R_OPEN},
 	{"GET",  "/status",                   status_get,      R_OPEN},
@@ -26,6 +27,7 @@ static const struct route routes[] = {
 	{"GET",  "/db/{db}/contacts/{cid}",   contact_get,     R_DB},
 	{"GET",  "/db/{db}/contacts",         contacts_list,   R_DB},
 };
+/* clang-format on */
 #define NROUTES (sizeof routes / sizeof routes[0])
 
 /* The i-th segment of a pattern (without slashes) into buf; false past the end. */
@@ -104,7 +106,8 @@ static int route_find(struct req *rq, struct reply *rp)
 		if (match(rq, routes[i].pattern) == best_any && !strstr(rp->allow, routes[i].method)) {
 			rq->pattern = routes[i].pattern;
 			size_t n = strlen(rp->allow);
-			snprintf(rp->allow + n, sizeof rp->allow - n, "%s%s", n ? ", " : "", routes[i].method);
+			snprintf(rp->allow + n, sizeof rp->allow - n, "%s%s", n ? ", " : "",
+			         routes[i].method);
 		}
 	return reply_error(rp, 405, "Method %s is not allowed here", rq->method);
 }
@@ -122,12 +125,14 @@ static int wait_at(struct req *rq, struct reply *rp)
 	case WAIT_REACHED:
 		return 0;
 	case WAIT_NEVER:
-		return reply_invalid(rp, "at", "this position was never handed out, so it can never be reached",
-				     "Invalid at parameter");
+		return reply_invalid(rp, "at",
+		                     "this position was never handed out, so it can never be reached",
+		                     "Invalid at parameter");
 	case WAIT_TIMEOUT:
 		rp->timeout = true;
 		rp->expected = want;
-		return reply_error(rp, 503, "Data is not yet available for the 'at' you specified. Try again later.");
+		return reply_error(rp, 503,
+		                   "Data is not yet available for the 'at' you specified. Try again later.");
 	default:
 		return reply_internal(rp, "at= wait");
 	}
@@ -150,8 +155,10 @@ static int parse_body(struct req *rq, struct reply *rp)
 		if (rq->json)
 			json_object_put(rq->json);
 		rq->json = NULL;
-		return reply_invalid(rp, "body", e == json_tokener_success ? "trailing characters" : json_tokener_error_desc(e),
-				     "Invalid JSON body");
+		return reply_invalid(rp, "body",
+		                     e == json_tokener_success ? "trailing characters"
+		                                               : json_tokener_error_desc(e),
+		                     "Invalid JSON body");
 	}
 	return 0;
 }

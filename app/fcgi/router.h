@@ -9,11 +9,11 @@
 
 /* Route flags. */
 enum {
-	R_DB = 1,     /* under /db/{db}: the database must exist, and a token valid for it is needed */
-	R_OPEN = 2,   /* no token needed */
-	R_ADMIN = 4,  /* a server-administrator token is needed */
-	R_TEST = 8,   /* exists only in test mode (403 otherwise) */
-	R_BODY = 16,  /* takes a JSON body */
+	R_DB = 1,    /* under /db/{db}: the database must exist, and a token valid for it is needed */
+	R_OPEN = 2,  /* no token needed */
+	R_ADMIN = 4, /* a server-administrator token is needed */
+	R_TEST = 8,  /* exists only in test mode (403 otherwise) */
+	R_BODY = 16, /* takes a JSON body */
 };
 
 typedef int (*handler_fn)(struct req *rq, struct reply *rp);

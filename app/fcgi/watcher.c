@@ -19,12 +19,12 @@
 #include "store/queue.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t advanced;  /* broadcast when `known` moves forward */
-static pthread_cond_t wake;      /* signals the watcher that someone registered */
-static struct clock known;       /* last clock rows seen by this process (guarded by lock) */
-static int waiting;              /* registered waiters (guarded by lock) */
-static bool hurry;               /* a new waiter: poll again soon (guarded by lock) */
-static uint64_t polls, waits;    /* counters (guarded by lock) */
+static pthread_cond_t advanced; /* broadcast when `known` moves forward */
+static pthread_cond_t wake;     /* signals the watcher that someone registered */
+static struct clock known;      /* last clock rows seen by this process (guarded by lock) */
+static int waiting;             /* registered waiters (guarded by lock) */
+static bool hurry;              /* a new waiter: poll again soon (guarded by lock) */
+static uint64_t polls, waits;   /* counters (guarded by lock) */
 
 static void deadline_after(struct timespec *ts, long us)
 {
@@ -54,7 +54,8 @@ static void no_later_than(struct timespec *deadline, long us)
 {
 	struct timespec soon;
 	deadline_after(&soon, us);
-	if (soon.tv_sec < deadline->tv_sec || (soon.tv_sec == deadline->tv_sec && soon.tv_nsec < deadline->tv_nsec))
+	if (soon.tv_sec < deadline->tv_sec ||
+	    (soon.tv_sec == deadline->tv_sec && soon.tv_nsec < deadline->tv_nsec))
 		*deadline = soon;
 }
 

@@ -9,11 +9,13 @@
 static const struct {
 	const char *kind;
 	apply_fn apply;
+	/* clang-format off */
 } appliers[] = {
 	{"db.create",          dbs_apply_create},
 	{"contacts.import",    contacts_apply_import},
 	{"contacts.test_auth", contacts_apply_test_auth},
 };
+/* clang-format on */
 
 apply_fn applier_find(const char *kind)
 {

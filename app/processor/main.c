@@ -11,8 +11,8 @@
  *   advances the clock, so no reader waits for it forever. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,22 +41,23 @@ static bool transient(MYSQL *m)
 /* Records the outcome and moves the clock row from pos-1 to pos. */
 static int finish(MYSQL *m, uint32_t stream, uint64_t pos, int status, const char *reason)
 {
-	if (db_exec(m, "UPDATE commands SET status = %d, reason = %Q WHERE stream = %u AND pos = %llu", status,
-		    reason, stream, (unsigned long long)pos) < 0)
+	if (db_exec(m, "UPDATE commands SET status = %d, reason = %Q WHERE stream = %u AND pos = %llu",
+	            status, reason, stream, (unsigned long long)pos) < 0)
 		return -1;
-	long long n = db_exec(m, "UPDATE clocks SET done = %llu, done_us = %llu WHERE stream = %u AND done = %llu",
-			      (unsigned long long)pos, (unsigned long long)db_now_us(), stream,
-			      (unsigned long long)pos - 1);
+	long long n = db_exec(
+	    m, "UPDATE clocks SET done = %llu, done_us = %llu WHERE stream = %u AND done = %llu",
+	    (unsigned long long)pos, (unsigned long long)db_now_us(), stream, (unsigned long long)pos - 1);
 	if (n != 1) {
-		log_error("stream %u: clock is not at %llu, not applying %llu", stream, (unsigned long long)pos - 1,
-			  (unsigned long long)pos);
+		log_error("stream %u: clock is not at %llu, not applying %llu", stream,
+		          (unsigned long long)pos - 1, (unsigned long long)pos);
 		return -1;
 	}
 	return db_commit(m);
 }
 
 /* Applies one command. Returns 0 once committed, -1 to retry later. */
-static int apply_one(MYSQL *m, uint32_t stream, uint64_t pos, const char *db, const char *kind, const char *text)
+static int apply_one(MYSQL *m, uint32_t stream, uint64_t pos, const char *db, const char *kind,
+                     const char *text)
 {
 	char reason[256] = "";
 	apply_fn fn = applier_find(kind);
@@ -101,10 +102,11 @@ static int apply_batch(MYSQL *m, uint32_t stream)
 	long long done = db_value(m, "SELECT done FROM clocks WHERE stream = %u", stream);
 	if (done < 0)
 		return -1;
-	MYSQL_RES *res = db_query(m,
-				  "SELECT pos, db, kind, payload FROM commands WHERE stream = %u AND pos > %lld "
-				  "ORDER BY pos LIMIT %d",
-				  stream, done, BATCH);
+	MYSQL_RES *res =
+	    db_query(m,
+	             "SELECT pos, db, kind, payload FROM commands WHERE stream = %u AND pos > %lld "
+	             "ORDER BY pos LIMIT %d",
+	             stream, done, BATCH);
 	if (!res)
 		return -1;
 	int n = 0;
@@ -137,7 +139,8 @@ static void *run_stream(void *arg)
 			continue;
 		}
 		if (!leased) {
-			long long got = db_value(m, "SELECT GET_LOCK(CONCAT('runorg.stream.', %u), 0)", stream);
+			long long got =
+			    db_value(m, "SELECT GET_LOCK(CONCAT('runorg.stream.', %u), 0)", stream);
 			if (got == 1) {
 				leased = true;
 				log_info("stream %u: lease taken", stream);

@@ -22,7 +22,8 @@ int body_object(struct req *rq, struct reply *rp, const char *const *fields);
 
 /* Reads field `key` of obj as a clean label into *out (malloc'd, NULL when
  * absent or null and !required). `at` names the field in errors. */
-int body_label(json_object *obj, const char *key, const char *at, bool required, char **out, struct reply *rp);
+int body_label(json_object *obj, const char *key, const char *at, bool required, char **out,
+               struct reply *rp);
 
 /* String member or NULL. */
 const char *json_get_string(json_object *obj, const char *key);

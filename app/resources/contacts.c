@@ -107,9 +107,10 @@ static int items_match(MYSQL *m, const char *db, struct item *it, size_t n)
 		keys[i] = it[i].key;
 	char *in = db_quote_list(m, keys, (int)n);
 	free(keys);
-	MYSQL_RES *res = db_query(m, "SELECT email_key, MIN(id) FROM contacts WHERE db = %Q AND email_key IN %s "
-				     "GROUP BY email_key",
-				  db, in);
+	MYSQL_RES *res = db_query(m,
+	                          "SELECT email_key, MIN(id) FROM contacts WHERE db = %Q AND email_key IN %s "
+	                          "GROUP BY email_key",
+	                          db, in);
 	free(in);
 	if (!res)
 		return -1;
@@ -195,13 +196,14 @@ int contact_get(struct req *rq, struct reply *rp)
 	const char *cid = req_param(rq, "cid");
 	MYSQL_RES *res = NULL;
 	if (id_valid(cid)) {
-		res = db_query(rq->m, "SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q AND id = %Q", rq->db, cid);
+		res = db_query(rq->m, "SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q AND id = %Q",
+		               rq->db, cid);
 		if (!res)
 			return reply_internal(rp, "contact get");
 	}
 	MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
 	int st = row ? reply_json(rp, 200, contact_short(row))
-		     : reply_error(rp, 404, "Contact '%.64s' does not exist", cid);
+	             : reply_error(rp, 404, "Contact '%.64s' does not exist", cid);
 	if (res)
 		mysql_free_result(res);
 	return st;
@@ -216,11 +218,12 @@ int contacts_list(struct req *rq, struct reply *rp)
 	if (st)
 		return st;
 	long long count = db_value(rq->m, "SELECT COUNT(*) FROM contacts WHERE db = %Q", rq->db);
-	MYSQL_RES *res = count < 0 ? NULL
-				   : db_query(rq->m,
-					      "SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q ORDER BY id "
-					      "LIMIT %lld OFFSET %lld",
-					      rq->db, (long long)limit, (long long)offset);
+	MYSQL_RES *res = count < 0
+	                     ? NULL
+	                     : db_query(rq->m,
+	                                "SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q ORDER BY id "
+	                                "LIMIT %lld OFFSET %lld",
+	                                rq->db, (long long)limit, (long long)offset);
 	if (!res)
 		return reply_internal(rp, "contact list");
 	json_object *list = json_object_new_array();
@@ -259,7 +262,8 @@ int contacts_search(struct req *rq, struct reply *rp)
 	char *words[SEARCH_WORDS];
 	int nw = 0;
 	char *copy = strdup(q ? q : ""), *save = NULL;
-	for (char *w = strtok_r(copy, " \t\r\n", &save); w && nw < SEARCH_WORDS; w = strtok_r(NULL, " \t\r\n", &save))
+	for (char *w = strtok_r(copy, " \t\r\n", &save); w && nw < SEARCH_WORDS;
+	     w = strtok_r(NULL, " \t\r\n", &save))
 		words[nw++] = w;
 	if (nw == 0) {
 		free(copy);
@@ -273,11 +277,12 @@ int contacts_search(struct req *rq, struct reply *rp)
 	/* Best matches first: the name begins with the first word. */
 	char *first = like_word(words[0], "%");
 	MYSQL_RES *res = db_query(
-		rq->m,
-		"SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q AND search LIKE %Q AND search LIKE %Q "
-		"AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q "
-		"AND search LIKE %Q ORDER BY search LIKE %Q DESC, name, id LIMIT %lld",
-		rq->db, pat[0], pat[1], pat[2], pat[3], pat[4], pat[5], pat[6], pat[7], first + 1, (long long)limit);
+	    rq->m,
+	    "SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q AND search LIKE %Q AND search LIKE %Q "
+	    "AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q AND search LIKE %Q "
+	    "AND search LIKE %Q ORDER BY search LIKE %Q DESC, name, id LIMIT %lld",
+	    rq->db, pat[0], pat[1], pat[2], pat[3], pat[4], pat[5], pat[6], pat[7], first + 1,
+	    (long long)limit);
 	for (int i = 0; i < SEARCH_WORDS; i++)
 		free(pat[i]);
 	free(first);
@@ -349,8 +354,8 @@ int db_test_auth(struct req *rq, struct reply *rp)
 static int insert_contact(MYSQL *m, const char *db, json_object *c)
 {
 	const char *id = json_get_string(c, "id"), *email = json_get_string(c, "email"),
-		   *full = json_get_string(c, "fullname"), *first = json_get_string(c, "firstname"),
-		   *last = json_get_string(c, "lastname"), *gender = json_get_string(c, "gender");
+	           *full = json_get_string(c, "fullname"), *first = json_get_string(c, "firstname"),
+	           *last = json_get_string(c, "lastname"), *gender = json_get_string(c, "gender");
 	if (!id || !email)
 		return APPLY_FAILED;
 	char *name = person_name(full, first, last, email), *key = person_email_key(email);
@@ -364,10 +369,11 @@ static int insert_contact(MYSQL *m, const char *db, json_object *c)
 	for (const char *p = email; *p && len + 2 < n; p++)
 		search[len++] = (*p == '@' || *p == '.' || *p == '-' || *p == '_' || *p == '+') ? ' ' : *p;
 	search[len] = 0;
-	long long r = db_exec(m,
-			      "INSERT INTO contacts (db, id, email, email_key, fullname, firstname, lastname, gender, "
-			      "name, pic, search) VALUES (%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)",
-			      db, id, email, key, full, first, last, gender, name, pic, search);
+	long long r =
+	    db_exec(m,
+	            "INSERT INTO contacts (db, id, email, email_key, fullname, firstname, lastname, gender, "
+	            "name, pic, search) VALUES (%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)",
+	            db, id, email, key, full, first, last, gender, name, pic, search);
 	free(name);
 	free(key);
 	free(search);
@@ -377,7 +383,8 @@ static int insert_contact(MYSQL *m, const char *db, json_object *c)
 int contacts_apply_import(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
 {
 	json_object *list;
-	if (!json_object_object_get_ex(payload, "contacts", &list) || !json_object_is_type(list, json_type_array)) {
+	if (!json_object_object_get_ex(payload, "contacts", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
 		snprintf(reason, size, "malformed contacts.import command");
 		return APPLY_FAILED;
 	}
@@ -409,10 +416,13 @@ int contacts_apply_test_auth(MYSQL *m, const char *db, json_object *payload, cha
 		return APPLY_ERROR;
 	if (!admin)
 		return APPLY_OK;
-	if (db_exec(m, "INSERT IGNORE INTO group_members (db, grp, contact) VALUES (%Q, 'admin', %Q)", db, id) < 0 ||
-	    db_exec(m, "UPDATE `groups` SET count = (SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin') "
-		       "WHERE db = %Q AND id = 'admin'",
-		    db, db) < 0)
+	if (db_exec(m, "INSERT IGNORE INTO group_members (db, grp, contact) VALUES (%Q, 'admin', %Q)", db,
+	            id) < 0 ||
+	    db_exec(m,
+	            "UPDATE `groups` SET count = (SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = "
+	            "'admin') "
+	            "WHERE db = %Q AND id = 'admin'",
+	            db, db) < 0)
 		return APPLY_ERROR;
 	return APPLY_OK;
 }

@@ -27,8 +27,9 @@ int version_get(struct req *rq, struct reply *rp)
 static json_object *processor_info(MYSQL *m)
 {
 	json_object *o = json_object_new_object();
-	long long leased = db_value(m, "SELECT COUNT(*) FROM streams WHERE IS_USED_LOCK(CONCAT('runorg.stream.', stream)) "
-				       "IS NOT NULL");
+	long long leased =
+	    db_value(m, "SELECT COUNT(*) FROM streams WHERE IS_USED_LOCK(CONCAT('runorg.stream.', stream)) "
+	                "IS NOT NULL");
 	long long last = db_value(m, "SELECT MAX(done_us) FROM clocks");
 	json_object_object_add(o, "leased_streams", json_object_new_int64(leased < 0 ? 0 : leased));
 	json_object_object_add(o, "last_applied", last > 0 ? json_str(time_text(last / 1000000)) : NULL);
@@ -41,8 +42,9 @@ static json_object *processor_info(MYSQL *m)
 
 int status_get(struct req *rq, struct reply *rp)
 {
-	MYSQL_RES *res = db_query(rq->m, "SELECT s.stream, s.head, c.done FROM streams s JOIN clocks c USING (stream) "
-					 "ORDER BY s.stream");
+	MYSQL_RES *res =
+	    db_query(rq->m, "SELECT s.stream, s.head, c.done FROM streams s JOIN clocks c USING (stream) "
+	                    "ORDER BY s.stream");
 	if (!res)
 		return reply_internal(rp, "status");
 	json_object *streams = json_object_new_array();
@@ -114,10 +116,11 @@ int db_all(struct req *rq, struct reply *rp)
 	if (st)
 		return st;
 	long long count = db_value(rq->m, "SELECT COUNT(*) FROM dbs");
-	MYSQL_RES *res = db_query(rq->m,
-				  "SELECT id, label, DATE_FORMAT(created, '%%Y-%%m-%%dT%%H:%%i:%%sZ') FROM dbs "
-				  "ORDER BY id LIMIT %lld OFFSET %lld",
-				  (long long)limit, (long long)offset);
+	MYSQL_RES *res =
+	    db_query(rq->m,
+	             "SELECT id, label, DATE_FORMAT(created, '%%Y-%%m-%%dT%%H:%%i:%%sZ') FROM dbs "
+	             "ORDER BY id LIMIT %lld OFFSET %lld",
+	             (long long)limit, (long long)offset);
 	if (!res || count < 0) {
 		if (res)
 			mysql_free_result(res);
@@ -151,7 +154,8 @@ int db_sync(struct req *rq, struct reply *rp)
 	if (w == WAIT_TIMEOUT) {
 		rp->timeout = true;
 		rp->expected = want;
-		return reply_error(rp, 503, "Data is not yet available for the 'at' you specified. Try again later.");
+		return reply_error(rp, 503,
+		                   "Data is not yet available for the 'at' you specified. Try again later.");
 	}
 	if (w != WAIT_REACHED)
 		return reply_internal(rp, "sync wait");
@@ -164,18 +168,23 @@ int dbs_apply_create(MYSQL *m, const char *db, json_object *payload, char *reaso
 {
 	(void)db;
 	const char *id = json_get_string(payload, "id"), *label = json_get_string(payload, "label"),
-		   *created = json_get_string(payload, "created");
+	           *created = json_get_string(payload, "created");
 	json_object *sj;
 	if (!id || !label || !created || !json_object_object_get_ex(payload, "stream", &sj)) {
 		snprintf(reason, size, "malformed db.create command");
 		return APPLY_FAILED;
 	}
 	long long stream = json_object_get_int64(sj);
-	if (queue_ensure_streams(m, (int)stream) < 0)
+	/* The stream normally exists since start-up (migrate.c); a front configured
+	 * with more streams than this processor needs it made. A plain read first:
+	 * INSERT IGNORE would lock stream rows that enqueueing requests update. */
+	long long have = db_value(m, "SELECT COUNT(*) FROM streams WHERE stream = %lld", stream);
+	if (have < 0 || (have == 0 && queue_ensure_streams(m, (int)stream) < 0))
 		return APPLY_ERROR;
-	long long r = db_exec(m, "INSERT IGNORE INTO dbs (id, label, created, stream) VALUES (%Q, %Q, "
-				 "STR_TO_DATE(%Q, '%%Y-%%m-%%dT%%H:%%i:%%sZ'), %lld)",
-			      id, label, created, stream);
+	long long r = db_exec(m,
+	                      "INSERT IGNORE INTO dbs (id, label, created, stream) VALUES (%Q, %Q, "
+	                      "STR_TO_DATE(%Q, '%%Y-%%m-%%dT%%H:%%i:%%sZ'), %lld)",
+	                      id, label, created, stream);
 	if (r < 0)
 		return APPLY_ERROR;
 	if (r == 0) {
@@ -183,6 +192,6 @@ int dbs_apply_create(MYSQL *m, const char *db, json_object *payload, char *reaso
 		return APPLY_FAILED;
 	}
 	return db_exec(m, "INSERT INTO `groups` (db, id, label, count) VALUES (%Q, 'admin', NULL, 0)", id) < 0
-		       ? APPLY_ERROR
-		       : APPLY_OK;
+	           ? APPLY_ERROR
+	           : APPLY_OK;
 }

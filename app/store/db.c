@@ -203,7 +203,8 @@ bool db_gone(MYSQL *m)
 {
 	unsigned e = mysql_errno(m);
 	return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONNECTION_ERROR ||
-	       e == CR_CONN_HOST_ERROR || e == 1053 /* server shutdown */ || e == 1927 /* connection killed */;
+	       e == CR_CONN_HOST_ERROR || e == 1053 /* server shutdown */ ||
+	       e == 1927 /* connection killed */;
 }
 
 /* The pool: idle connections on a stack; `open` counts all connections out or idle.

@@ -72,8 +72,9 @@ static int run_file(MYSQL *m, char *text)
 
 static int apply_all(MYSQL *m)
 {
-	if (db_exec(m, "CREATE TABLE IF NOT EXISTS schema_version (version INT UNSIGNED NOT NULL PRIMARY KEY, "
-		       "file VARCHAR(200) NOT NULL, applied DATETIME NOT NULL) ENGINE=InnoDB") < 0)
+	if (db_exec(m,
+	            "CREATE TABLE IF NOT EXISTS schema_version (version INT UNSIGNED NOT NULL PRIMARY KEY, "
+	            "file VARCHAR(200) NOT NULL, applied DATETIME NOT NULL) ENGINE=InnoDB") < 0)
 		return -1;
 	struct dirent **files;
 	int n = scandir(cf.sql_dir, &files, is_schema_file, by_name);
@@ -84,13 +85,15 @@ static int apply_all(MYSQL *m)
 	int r = 0;
 	for (int i = 0; i < n; i++) {
 		unsigned v = strtoul(files[i]->d_name, NULL, 10);
-		long long seen = r ? 0 : db_value(m, "SELECT COUNT(*) FROM schema_version WHERE version = %u", v);
+		long long seen =
+		    r ? 0 : db_value(m, "SELECT COUNT(*) FROM schema_version WHERE version = %u", v);
 		if (!r && seen == 0) {
 			char path[600];
 			snprintf(path, sizeof path, "%s/%s", cf.sql_dir, files[i]->d_name);
 			char *text = read_file(path);
 			r = !text || run_file(m, text) ||
-			    db_exec(m, "INSERT INTO schema_version VALUES (%u, %Q, NOW())", v, files[i]->d_name) < 0;
+			    db_exec(m, "INSERT INTO schema_version VALUES (%u, %Q, NOW())", v,
+			            files[i]->d_name) < 0;
 			if (!r)
 				log_info("migrate: applied %s", files[i]->d_name);
 			free(text);

@@ -24,9 +24,9 @@ uint64_t queue_push_tx(MYSQL *m, uint32_t stream, const char *db, const char *ki
 	if (pos == 0)
 		return 0;
 	if (db_exec(m,
-		    "INSERT INTO commands (stream, pos, db, kind, payload, created) "
-		    "VALUES (%u, %llu, %Q, %Q, %Q, NOW(6))",
-		    stream, (unsigned long long)pos, db, kind, payload) != 1)
+	            "INSERT INTO commands (stream, pos, db, kind, payload, created) "
+	            "VALUES (%u, %llu, %Q, %Q, %Q, NOW(6))",
+	            stream, (unsigned long long)pos, db, kind, payload) != 1)
 		return 0;
 	return pos;
 }
@@ -74,6 +74,7 @@ int queue_done(MYSQL *m, struct clock *done)
 
 int queue_heads(MYSQL *m, struct clock *heads, struct clock *done)
 {
-	return read_clocks(db_query(m, "SELECT s.stream, s.head, c.done FROM streams s JOIN clocks c USING (stream)"),
-			   heads, done);
+	return read_clocks(
+	    db_query(m, "SELECT s.stream, s.head, c.done FROM streams s JOIN clocks c USING (stream)"), heads,
+	    done);
 }
