@@ -3,6 +3,7 @@
 #   make            build build/runorg-fcgi and build/runorg-processor
 #   make run        start the whole stack on http://127.0.0.1:8080, stay in the foreground
 #   make start/stop the same stack in the background
+#   make token      a new server-administrator token for the running stack
 #   make test       isolated stack + unit tests + API tests, prints "N passed, N failed"
 #   make unit       build and run the C unit tests only
 #   make deps       install missing Debian packages (apt-get, as root)
@@ -41,7 +42,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Keep the unit-test objects (make would delete them as intermediate files).
 .SECONDARY:
 
-.PHONY: all deps unit unit-build run start stop test format clean
+.PHONY: all deps unit unit-build run start stop token test format clean
 
 all: deps $(PROGRAMS)
 
@@ -89,6 +90,9 @@ unit: unit-build
 
 run: all
 	bash conf/stack.sh run
+
+token: all
+	@bash conf/stack.sh token
 
 start: all
 	bash conf/stack.sh start

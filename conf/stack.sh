@@ -6,6 +6,7 @@
 #   conf/stack.sh stop    stop everything (safe when nothing runs)
 #   conf/stack.sh run     start, print the URL and an admin token, stay in the
 #                         foreground; Ctrl-C stops everything
+#   conf/stack.sh token   print a new server-administrator token for this instance
 #
 #   RUNORG_VAR   data, sockets, pid files and logs (default: <repo>/var)
 #   RUNORG_PORT  HTTP port on 127.0.0.1 (default: 8080)
@@ -201,14 +202,19 @@ cmd_stop() {
 	stop_one mariadb mariadbd 60
 }
 
+cmd_token() {
+	running mariadb mariadbd || fail "MariaDB is not running here (make start first)" /dev/null
+	"$ROOT/build/runorg-fcgi" -c "$CONF" --admin-token
+}
+
 cmd_run() {
 	cmd_start
 	local token
-	token=$("$ROOT/build/runorg-fcgi" -c "$CONF" --admin-token) || token="(failed: see the message above)"
+	token=$(cmd_token) || token="(failed: see the message above)"
 	echo
 	echo "  RunOrg:      $URL"
 	echo "  admin token: $token"
-	echo "  another one: (cd $ROOT && RUNORG_DB_SOCKET=$RUNORG_DB_SOCKET build/runorg-fcgi -c conf/runorg.conf --admin-token)"
+	echo "  another one: make token (with the same RUNORG_VAR)"
 	echo "  logs:        $LOG"
 	echo "  Ctrl-C stops everything."
 	echo
@@ -222,8 +228,9 @@ case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
 run) cmd_run ;;
+token) cmd_token ;;
 *)
-	echo "usage: $0 start|stop|run" >&2
+	echo "usage: $0 start|stop|run|token" >&2
 	exit 2
 	;;
 esac
