@@ -93,6 +93,15 @@ def test_db_all_lists_the_created_database(admin):
     assert before - datetime.timedelta(seconds=5) <= created <= after + datetime.timedelta(seconds=5)
 
 
+def test_db_label_is_normalized(admin):
+    tag = unique("norm")
+    dbid, _ = create_db(admin, label="  %s \t  label  " % tag)
+    count = get("/db/all", token=admin, query={"limit": "0"}).body["count"]
+    r = get("/db/all", token=admin, query={"offset": str(max(0, count - 5))})
+    entry = [e for e in r.body["list"] if e["id"] == dbid]
+    assert entry and entry[0]["label"] == "%s label" % tag, r.body
+
+
 def test_db_all_default_limit_is_100(admin):
     r = get("/db/all", token=admin)
     assert r.status == 200

@@ -91,6 +91,23 @@ def test_label_inner_white_space_collapsed(db, admin):
     assert one(db, admin, cid, at)["name"] == "Jean Paul Dupré"
 
 
+def test_label_non_breaking_space_runs(db, admin):
+    items = [
+        {"email": "nb1@example.com", "fullname": "Jean\u00a0\u00a0Paul"},
+        {"email": "nb2@example.com", "fullname": "Jean \u00a0 Paul"},
+        {"email": "nb3@example.com", "fullname": "\u00a0Jean\u00a0"},
+    ]
+    created, at = import_contacts(db, admin, items, wait=False)
+    names = [one(db, admin, cid, at)["name"] for cid in created]
+    assert names == ["Jean\u00a0Paul", "Jean Paul", "Jean"]
+
+
+def test_empty_label_is_400(db, admin):
+    r = post(imp_url(db), [{"email": "empty@example.com", "fullname": " \t "}], token=admin)
+    assert r.status == 400, r
+    assert "Empty label" in (r.body["error"], r.body.get("reason")), r
+
+
 def test_empty_import_is_accepted(db, admin):
     r = post(imp_url(db), [], token=admin)
     assert r.status == 202, r
