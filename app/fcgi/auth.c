@@ -66,34 +66,43 @@ int auth_server_admin(struct req *rq, struct reply *rp)
 	return 0;
 }
 
+/* One query answers both "does the database exist" and "whose token is this". */
 int auth_database(struct req *rq, struct reply *rp)
 {
-	if (!token_well_formed(rq->token))
-		return reply_error(rp, 401, "Authentication required");
-	char hex[65];
-	token_hash(rq->token, hex);
-	MYSQL_RES *res =
-	    db_query(rq->m,
-	             "SELECT t.db, t.contact, (SELECT COUNT(*) FROM group_members g WHERE g.db = %Q "
-	             "AND g.grp = 'admin' AND g.contact = t.contact) FROM tokens t WHERE t.hash = %Q",
-	             rq->db, hex);
+	const char *db = req_param(rq, "db");
+	if (!id_valid(db))
+		return reply_error(rp, 404, "Database %s does not exist", db);
+	char hex[65] = "";
+	if (token_well_formed(rq->token))
+		token_hash(rq->token, hex);
+	MYSQL_RES *res = db_query(rq->m,
+				  "SELECT d.stream, t.hash, t.db, t.contact, (SELECT COUNT(*) FROM group_members g "
+				  "WHERE g.db = d.id AND g.grp = 'admin' AND g.contact = t.contact) "
+				  "FROM dbs d LEFT JOIN tokens t ON t.hash = %Q WHERE d.id = %Q",
+				  hex, db);
 	if (!res)
-		return reply_internal(rp, "token lookup");
+		return reply_internal(rp, "database and token lookup");
 	MYSQL_ROW row = mysql_fetch_row(res);
 	int r = 0;
-	if (!row || (row[0] && strcmp(row[0], rq->db))) {
-		r = reply_error(rp, 401, "Token is not valid for database %s", rq->db);
+	if (!row) {
+		r = reply_error(rp, 404, "Database %s does not exist", db);
 	} else {
-		rq->server_admin = row[0] == NULL;
-		snprintf(rq->contact, sizeof rq->contact, "%s", row[1] ? row[1] : "");
-		rq->admin = rq->server_admin || (row[2] && atoi(row[2]) > 0);
+		snprintf(rq->db, sizeof rq->db, "%s", db);
+		rq->stream = (uint32_t)strtoul(row[0], NULL, 10);
+		if (!row[1] || (row[2] && strcmp(row[2], db))) {
+			r = reply_error(rp, 401, "Token is not valid for database %s", db);
+		} else {
+			rq->server_admin = row[2] == NULL;
+			snprintf(rq->contact, sizeof rq->contact, "%s", row[3] ? row[3] : "");
+			rq->admin = rq->server_admin || (row[4] && atoi(row[4]) > 0);
+		}
 	}
 	mysql_free_result(res);
 	if (r)
 		return r;
 	const char *as = req_query(rq, "as");
 	if (as && !rq->server_admin && strcmp(as, rq->contact))
-		return reply_error(rp, 401, "This token may not act as contact '%s'", as);
+		return reply_error(rp, 401, "This token may not act as contact '%.64s'", as);
 	if (as && !id_valid(as))
 		return reply_invalid(rp, "as", "expected a contact id", "Invalid as parameter");
 	snprintf(rq->as, sizeof rq->as, "%s", as ? as : rq->contact);

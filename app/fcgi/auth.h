@@ -16,9 +16,10 @@ int auth_token_new(MYSQL *m, const char *db, const char *contact, char out[AUTH_
 /* 401 unless the request carries a server-administrator token. */
 int auth_server_admin(struct req *rq, struct reply *rp);
 
-/* 401 unless the token is valid for rq->db (a contact token of that database
- * or a server-administrator token) and as= (if given) is allowed. Fills
- * rq->contact, rq->as, rq->server_admin and rq->admin. */
+/* For /db/{db} routes: 404 unless the database exists (fills rq->db and
+ * rq->stream), then 401 unless the token is valid for it (a contact token of
+ * that database or a server-administrator token) and as= (if given) is
+ * allowed. Fills rq->contact, rq->as, rq->server_admin and rq->admin. */
 int auth_database(struct req *rq, struct reply *rp);
 
 #endif

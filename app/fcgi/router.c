@@ -8,8 +8,10 @@
 #include "core/log.h"
 #include "fcgi/auth.h"
 #include "fcgi/watcher.h"
+#include "resources/chat.h"
 #include "resources/contacts.h"
 #include "resources/dbs.h"
+#include "resources/groups.h"
 #include "store/db.h"
 
 /* One line per endpoint. Literal segments win over placeholders whatever the order. */
@@ -26,6 +28,19 @@ static const struct route routes[] = {
 	{"GET",  "/db/{db}/contacts/search",  contacts_search, R_DB},
 	{"GET",  "/db/{db}/contacts/{cid}",   contact_get,     R_DB},
 	{"GET",  "/db/{db}/contacts",         contacts_list,   R_DB},
+	{"POST", "/db/{db}/groups",           groups_create,   R_DB | R_BODY},
+	{"POST", "/db/{db}/groups/{id}/add",  group_add,       R_DB | R_BODY},
+	{"POST", "/db/{db}/groups/{id}/remove", group_remove,  R_DB | R_BODY},
+	{"GET",  "/db/{db}/groups/{id}/info", group_info,      R_DB},
+	{"GET",  "/db/{db}/groups/{id}",      group_members,   R_DB},
+	{"DELETE", "/db/{db}/groups/{id}",    group_delete,    R_DB},
+	{"POST", "/db/{db}/chat/create",      chat_create,     R_DB | R_BODY},
+	{"GET",  "/db/{db}/chat/as/{cid}",    chat_as,         R_DB},
+	{"GET",  "/db/{db}/chat/{id}",        chat_get,        R_DB},
+	{"POST", "/db/{db}/chat/{id}",        chat_post,       R_DB | R_BODY},
+	{"DELETE", "/db/{db}/chat/{id}",      chat_delete,     R_DB},
+	{"GET",  "/db/{db}/chat/{id}/items",  chat_items,      R_DB},
+	{"DELETE", "/db/{db}/chat/{id}/items/{item}", chat_item_delete, R_DB},
 };
 /* clang-format on */
 #define NROUTES (sizeof routes / sizeof routes[0])
@@ -163,7 +178,7 @@ static int parse_body(struct req *rq, struct reply *rp)
 	return 0;
 }
 
-/* /db/{db}: the database must exist (404 first), then the token must fit it. */
+/* /db/{db} routes without a token: the database must exist. */
 static int load_db(struct req *rq, struct reply *rp)
 {
 	const char *db = req_param(rq, "db");
@@ -187,7 +202,7 @@ static int authenticate(struct req *rq, struct reply *rp)
 	if (f & R_ADMIN)
 		return auth_server_admin(rq, rp);
 	if (f & R_DB)
-		return auth_database(rq, rp);
+		return auth_database(rq, rp); /* database (404) and token (401) in one look-up */
 	return 0;
 }
 
@@ -218,7 +233,7 @@ void router_handle(FCGX_Request *fr)
 		st = parse_body(&rq, &rp);
 	if (!st && !(rq.m = db_acquire()))
 		st = reply_internal(&rp, "no database connection");
-	if (!st && (rq.route->flags & R_DB))
+	if (!st && (rq.route->flags & R_DB) && (rq.route->flags & R_OPEN))
 		st = load_db(&rq, &rp);
 	if (!st)
 		st = authenticate(&rq, &rp);

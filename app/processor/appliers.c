@@ -3,8 +3,10 @@
 
 #include <string.h>
 
+#include "resources/chat.h"
 #include "resources/contacts.h"
 #include "resources/dbs.h"
+#include "resources/groups.h"
 
 static const struct {
 	const char *kind;
@@ -14,6 +16,14 @@ static const struct {
 	{"db.create",          dbs_apply_create},
 	{"contacts.import",    contacts_apply_import},
 	{"contacts.test_auth", contacts_apply_test_auth},
+	{"groups.create",      groups_apply_create},
+	{"groups.add",         groups_apply_add},
+	{"groups.remove",      groups_apply_remove},
+	{"groups.delete",      groups_apply_delete},
+	{"chat.create",        chat_apply_create},
+	{"chat.post",          chat_apply_post},
+	{"chat.delete",        chat_apply_delete},
+	{"chat.item_delete",   chat_apply_item_delete},
 };
 /* clang-format on */
 

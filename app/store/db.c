@@ -66,6 +66,18 @@ static void sql_quote(struct sql *q, MYSQL *m, const char *s)
 	free(e);
 }
 
+size_t db_quote_into(MYSQL *m, char *out, const char *s)
+{
+	if (!s) {
+		memcpy(out, "NULL", 4);
+		return 4;
+	}
+	out[0] = '\'';
+	unsigned long k = mysql_real_escape_string(m, out + 1, s, strlen(s));
+	out[k + 1] = '\'';
+	return k + 2;
+}
+
 char *db_quote_list(MYSQL *m, const char *const *items, int n)
 {
 	struct sql q = {0};

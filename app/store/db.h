@@ -28,6 +28,10 @@ long long db_value(MYSQL *m, const char *fmt, ...);
  * program (safe to insert with %s). malloc'd; n must be > 0. */
 char *db_quote_list(MYSQL *m, const char *const *items, int n);
 
+/* Writes s quoted and escaped (or NULL) at out, which has room for
+ * 2 * strlen(s) + 3 bytes; returns the length written (no NUL). */
+size_t db_quote_into(MYSQL *m, char *out, const char *s);
+
 int db_begin(MYSQL *m);
 int db_commit(MYSQL *m);
 void db_rollback(MYSQL *m);

@@ -19,8 +19,11 @@ int queue_ensure_streams(MYSQL *m, int n);
  * 0 on error. */
 uint64_t queue_push_tx(MYSQL *m, uint32_t stream, const char *db, const char *kind, const char *payload);
 
-/* queue_push_tx in a transaction of its own, committed before it returns:
- * a non-zero position means the command is durable. */
+/* Appends a command in a transaction of its own, committed before it returns:
+ * a non-zero position means the command is durable. Concurrent callers of one
+ * process on one stream are grouped: one of them (using its own connection m)
+ * takes a run of positions and inserts the whole group in one transaction,
+ * so one commit serves many requests. */
 uint64_t queue_push(MYSQL *m, uint32_t stream, const char *db, const char *kind, const char *payload);
 
 /* Clock rows (last applied positions) of every stream, and their heads. */

@@ -497,47 +497,61 @@ def test_wrong_method_is_405(db, admin):
 # ---------------------------------------------------------------- concurrency
 
 
-def test_concurrent_add_remove_batches_give_the_serial_result(db, admin):
-    """50 add/remove batches on one group from 8 threads. The processor applies them in queue
-    order, so the final membership is the serial replay in `at` order, and count is exact."""
-    emails = [{"email": "c%02d@example.com" % i} for i in range(30)]
-    cids, _ = import_contacts(db, admin, emails)
-    sync(db, admin, create(db, admin, {"id": "busy"}).body["at"])
-    rnd = random.Random(4)
-    batches = []
-    for i in range(50):
-        verb = "add" if i % 3 != 2 else "remove"
-        batches.append((verb, rnd.sample(cids, rnd.randint(1, 12)) * (1 + i % 2)))
+def run_concurrently(db, token, gid, batches, threads=8):
+    """Posts every (verb, ids) batch, `threads` clients at a time; returns the responses."""
     results = [None] * len(batches)
     errors = []
 
     def worker(k):
         try:
-            for i in range(k, len(batches), 8):
+            for i in range(k, len(batches), threads):
                 verb, ids = batches[i]
-                r = post(gurl(db, "busy", verb), ids, token=admin)
-                results[i] = r
+                results[i] = post(gurl(db, gid, verb), ids, token=token)
         except BaseException as e:  # reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
-    for t in threads:
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in pool:
         t.start()
-    for t in threads:
+    for t in pool:
         t.join(60)
     assert not errors, errors
     assert all(r is not None and r.status == 202 for r in results), results
+    return results
+
+
+def replay(start, batches, results):
+    """The membership after applying the batches one by one in queue order."""
     positions = [r.body["at"][0][1] for r in results]
-    assert len(set(positions)) == 50, "every batch has its own position"
-    expected = set()
-    for _, i in sorted((positions[i], i) for i in range(50)):
+    assert len(set(positions)) == len(batches), "every batch has its own position"
+    members = set(start)
+    for _, i in sorted((positions[i], i) for i in range(len(batches))):
         verb, ids = batches[i]
         if verb == "add":
-            expected |= set(ids)
+            members |= set(ids)
         else:
-            expected -= set(ids)
-    at = merge(*[r.body["at"] for r in results])
-    got, count = member_ids(db, admin, "busy", at)
-    assert got == sorted(expected)
-    assert count == len(expected)
-    assert info(db, admin, "busy").body["count"] == len(expected)
+            members -= set(ids)
+    return members
+
+
+def test_concurrent_add_remove_batches_give_the_serial_result(db, admin):
+    """50 add/remove batches on one group from 8 clients. The processor applies them in queue
+    order, so the final membership is the serial replay in `at` order, and count is exact.
+    Then rounds of only adds and only removes (with repeats and members already in), so that
+    a count drifting on either kind shows whichever command happens to be applied last."""
+    cids, _ = import_contacts(db, admin, [{"email": "c%02d@example.com" % i} for i in range(30)])
+    sync(db, admin, create(db, admin, {"id": "busy"}).body["at"])
+    rnd = random.Random(4)
+    mixed = [("add" if i % 3 != 2 else "remove", rnd.sample(cids, rnd.randint(1, 12)) * (1 + i % 2))
+             for i in range(50)]
+    adds = [("add", rnd.sample(cids, rnd.randint(1, 8)) * 2) for _ in range(16)]
+    removes = [("remove", rnd.sample(cids, rnd.randint(1, 4)) * 2) for _ in range(16)]
+    expected = set()
+    for batches in (mixed, adds, removes):
+        results = run_concurrently(db, admin, "busy", batches)
+        expected = replay(expected, batches, results)
+        at = merge(*[r.body["at"] for r in results])
+        got, count = member_ids(db, admin, "busy", at)
+        assert got == sorted(expected)
+        assert count == len(expected)
+        assert info(db, admin, "busy").body["count"] == len(expected)

@@ -1,0 +1,36 @@
+/* groups.h — groups and the admin group: create, add, remove, read, delete; and their appliers. */
+#ifndef RUNORG_GROUPS_H
+#define RUNORG_GROUPS_H
+
+#include <json-c/json.h>
+#include <mysql.h>
+#include <stddef.h>
+
+#include "fcgi/reply.h"
+#include "fcgi/request.h"
+
+/* The group every database has from its creation; its members may do everything in the database. */
+#define GROUP_ADMIN "admin"
+
+int groups_create(struct req *rq, struct reply *rp);
+int group_add(struct req *rq, struct reply *rp);
+int group_remove(struct req *rq, struct reply *rp);
+int group_members(struct req *rq, struct reply *rp);
+int group_info(struct req *rq, struct reply *rp);
+int group_delete(struct req *rq, struct reply *rp);
+
+/* <groupinfo> {"id","label","count"} of each group of `ids` (a JSON array of strings) that exists
+ * in `db`, in the order of `ids` (repeated ids repeat); missing groups and non-strings are skipped.
+ * Returns a new array (the caller owns it), or NULL when the database fails. */
+json_object *group_info_list(MYSQL *m, const char *db, json_object *ids);
+
+/* Command "groups.create" {"id","label"}: fails when the id is taken (or is admin). */
+int groups_apply_create(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
+/* Command "groups.add" {"id","contacts":[cid]}: existing contacts become members. */
+int groups_apply_add(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
+/* Command "groups.remove" {"id","contacts":[cid]}. */
+int groups_apply_remove(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
+/* Command "groups.delete" {"id"}: the group and its memberships go; contacts stay. */
+int groups_apply_delete(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
+
+#endif
