@@ -616,13 +616,14 @@ def test_delete_chat_idempotent(world, room):
 def test_post_to_chat_deleted_before_it_applies_fails_but_clock_advances(world, room):
     db, admin = world["db"], world["admin"]
     with processor_paused():
-        p = say(db, admin, room, "too late", as_=world["ids"][0])
+        # The delete is queued first but not applied: the post still finds the chat.
         d = delete(curl(db, room), admin)
-        assert d.body["at"][0][1] > p.body["at"][0][1]
+        p = say(db, admin, room, "too late", as_=world["ids"][0])
+        assert p.body["at"][0][1] > d.body["at"][0][1]
     # The post's clock is reached (no 503): the failed command still moved the clock.
     r = get("/db/%s/sync" % db, token=admin, query=q(p.body["at"]))
     assert r.status == 200, r
-    items(db, admin, room, at=d.body["at"], status=404)
+    items(db, admin, room, at=p.body["at"], status=404)
     # A later chat is unaffected.
     later = create(db, admin, {"contacts": [world["ids"][0]]}).body["id"]
     s = say(db, admin, later, "still working", as_=world["ids"][0])
