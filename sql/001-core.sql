@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS clocks (
   done_us BIGINT UNSIGNED NOT NULL DEFAULT 0
 ) ENGINE=InnoDB;
 
--- The queue. status: 0 queued, 1 applied, 2 failed (reason says why).
+-- The queue. A command is applied once its pos is at or below its stream's
+-- clocks.done; status 2 marks one that could not be applied (reason says why).
 CREATE TABLE IF NOT EXISTS commands (
   stream INT UNSIGNED NOT NULL,
   pos BIGINT UNSIGNED NOT NULL,

@@ -46,6 +46,7 @@ static const struct key keys[] = {
 	KEY(sql_dir,         STR,  0, 0),
 	KEY(pid_file,        STR,  0, 0),
 	KEY(log_level,       STR,  0, 0),
+	KEY(log_file,        STR,  0, 0),
 };
 #undef KEY
 /* clang-format on */
@@ -72,6 +73,7 @@ static void set_defaults(void)
 	    .sql_dir = "sql",
 	    .pid_file = "",
 	    .log_level = "info",
+	    .log_file = "",
 	};
 }
 

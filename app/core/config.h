@@ -24,6 +24,7 @@ struct config {
 	char sql_dir[256];     /* sql_dir: where the schema files live ("sql") */
 	char pid_file[256];    /* pid_file: written by the program at start ("") */
 	char log_level[16];    /* log_level: error, warn, info, debug ("info") */
+	char log_file[256];    /* log_file: append log lines here instead of stderr ("") */
 };
 
 /* Loaded once at start, read-only afterwards. */

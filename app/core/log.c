@@ -1,6 +1,8 @@
-/* log.c — one-line log messages to stderr, with a level from the configuration. */
+/* log.c — one-line log messages to stderr or a file, with a level from the configuration. */
 #include "core/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,22 @@ void log_set_level(const char *name)
 	for (int i = 0; i < 4; i++)
 		if (name && !strcmp(name, names[i]))
 			level = i;
+}
+
+int log_set_file(const char *path)
+{
+	if (!path || !*path)
+		return 0;
+	/* O_APPEND: each line lands at the end even after logrotate's copytruncate. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0 || dup2(fd, 2) < 0) {
+		log_error("log_file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 void log_at(enum log_level l, const char *fmt, ...)

@@ -75,11 +75,12 @@ int auth_database(struct req *rq, struct reply *rp)
 	char hex[65] = "";
 	if (token_well_formed(rq->token))
 		token_hash(rq->token, hex);
-	MYSQL_RES *res = db_query(rq->m,
-				  "SELECT d.stream, t.hash, t.db, t.contact, (SELECT COUNT(*) FROM group_members g "
-				  "WHERE g.db = d.id AND g.grp = 'admin' AND g.contact = t.contact) "
-				  "FROM dbs d LEFT JOIN tokens t ON t.hash = %Q WHERE d.id = %Q",
-				  hex, db);
+	MYSQL_RES *res =
+	    db_query(rq->m,
+	             "SELECT d.stream, t.hash, t.db, t.contact, (SELECT COUNT(*) FROM group_members g "
+	             "WHERE g.db = d.id AND g.grp = 'admin' AND g.contact = t.contact) "
+	             "FROM dbs d LEFT JOIN tokens t ON t.hash = %Q WHERE d.id = %Q",
+	             hex, db);
 	if (!res)
 		return reply_internal(rp, "database and token lookup");
 	MYSQL_ROW row = mysql_fetch_row(res);

@@ -3,10 +3,11 @@
  * Invariants:
  * - A stream is applied by the one thread that holds its lease, the MySQL
  *   named lock 'runorg.stream.N'; other processors wait as hot standbys.
- * - A command's effects, its status and the clock bump commit in one
- *   transaction, and the bump only moves the clock from pos-1 to pos: a crash
- *   anywhere loses nothing and applies nothing twice, even if two processors
- *   ever believed they held the lease.
+ * - A run of commands, their failures and the clock bump commit in one
+ *   transaction, and the bump only moves the clock from where the run started:
+ *   a crash anywhere loses nothing and applies nothing twice, even if two
+ *   processors ever believed they held the lease. Each command sits behind a
+ *   savepoint, so one that cannot be applied leaves no trace.
  * - A command that cannot be applied is recorded as failed and still
  *   advances the clock, so no reader waits for it forever. */
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -25,7 +27,8 @@
 #include "store/db.h"
 #include "store/migrate.h"
 
-#define BATCH 200
+#define BATCH 100     /* commands read at once */
+#define BATCH_US 5000 /* a transaction stops taking commands after this long */
 #define IDLE_MIN_US 200
 #define IDLE_MAX_US 10000
 
@@ -38,88 +41,154 @@ static bool transient(MYSQL *m)
 	return db_gone(m) || e == 1205 /* lock wait timeout */ || e == 1213 /* deadlock */;
 }
 
-/* Records the outcome and moves the clock row from pos-1 to pos. */
-static int finish(MYSQL *m, uint32_t stream, uint64_t pos, int status, const char *reason)
+/* Applies one command in the open transaction. Careful: behind a savepoint, so
+ * that a command that cannot be applied leaves no trace. Returns APPLY_OK,
+ * APPLY_FAILED (reason filled) or APPLY_ERROR (a transient database error). */
+static int apply_one(MYSQL *m, bool careful, const char *db, const char *kind, json_object *payload,
+                     char *reason, size_t size)
 {
-	if (db_exec(m, "UPDATE commands SET status = %d, reason = %Q WHERE stream = %u AND pos = %llu",
-	            status, reason, stream, (unsigned long long)pos) < 0)
-		return -1;
-	long long n = db_exec(
-	    m, "UPDATE clocks SET done = %llu, done_us = %llu WHERE stream = %u AND done = %llu",
-	    (unsigned long long)pos, (unsigned long long)db_now_us(), stream, (unsigned long long)pos - 1);
-	if (n != 1) {
-		log_error("stream %u: clock is not at %llu, not applying %llu", stream,
-		          (unsigned long long)pos - 1, (unsigned long long)pos);
-		return -1;
-	}
-	return db_commit(m);
-}
-
-/* Applies one command. Returns 0 once committed, -1 to retry later. */
-static int apply_one(MYSQL *m, uint32_t stream, uint64_t pos, const char *db, const char *kind,
-                     const char *text)
-{
-	char reason[256] = "";
-	apply_fn fn = applier_find(kind);
-	json_object *payload = json_tokener_parse(text);
+	const struct applier *a = applier_find(kind);
 	int r = APPLY_FAILED;
-	if (db_begin(m))
-		goto fail;
-	if (!fn)
-		snprintf(reason, sizeof reason, "unknown command kind '%.64s'", kind);
+	if (careful && db_exec(m, "SAVEPOINT cmd") < 0)
+		return APPLY_ERROR;
+	if (!a)
+		snprintf(reason, size, "unknown command kind '%.64s'", kind);
 	else if (!payload)
-		snprintf(reason, sizeof reason, "unreadable payload");
+		snprintf(reason, size, "unreadable payload");
 	else
-		r = fn(m, db, payload, reason, sizeof reason);
+		r = a->apply(m, db, payload, reason, size);
 	if (r == APPLY_ERROR && !transient(m)) {
 		/* The same statement would fail again: record why and move on. */
-		snprintf(reason, sizeof reason, "database error %u: %.200s", mysql_errno(m), mysql_error(m));
+		snprintf(reason, size, "database error %u: %.200s", mysql_errno(m), mysql_error(m));
 		r = APPLY_FAILED;
 	}
-	if (r == APPLY_ERROR)
-		goto fail;
-	if (r == APPLY_FAILED) {
-		db_rollback(m);
-		log_warn("stream %u pos %llu (%s) failed: %s", stream, (unsigned long long)pos, kind, reason);
-		if (db_begin(m))
-			goto fail;
-	}
-	if (finish(m, stream, pos, r == APPLY_OK ? 1 : 2, r == APPLY_OK ? NULL : reason))
-		goto fail;
-	if (payload)
-		json_object_put(payload);
-	return 0;
-fail:
-	db_rollback(m);
-	if (payload)
-		json_object_put(payload);
-	return -1;
+	if (careful && r == APPLY_FAILED && db_exec(m, "ROLLBACK TO SAVEPOINT cmd") < 0)
+		r = APPLY_ERROR;
+	return r;
 }
 
-/* Applies the next commands after the stream's clock. Returns how many, -1 on error. */
-static int apply_batch(MYSQL *m, uint32_t stream)
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The commands of one run, read from the queue. */
+struct run {
+	int n;
+	uint64_t pos[BATCH];
+	const char *db[BATCH], *kind[BATCH];
+	json_object *payload[BATCH];
+};
+
+/* Reads the commands after `done`, stopping at a gap (there is none: positions
+ * are handed out without gaps, but a run never skips one). */
+static int run_read(MYSQL *m, uint32_t stream, long long done, struct run *run, MYSQL_RES **res)
+{
+	*res = db_query(m,
+	                "SELECT pos, db, kind, payload FROM commands WHERE stream = %u AND pos > %lld "
+	                "ORDER BY pos LIMIT %d",
+	                stream, done, BATCH);
+	if (!*res)
+		return -1;
+	MYSQL_ROW row;
+	run->n = 0;
+	while ((row = mysql_fetch_row(*res)) && strtoull(row[0], NULL, 10) == (uint64_t)done + run->n + 1) {
+		run->pos[run->n] = strtoull(row[0], NULL, 10);
+		run->db[run->n] = row[1];
+		run->kind[run->n] = row[2];
+		run->payload[run->n] = json_tokener_parse(row[3]);
+		run->n++;
+	}
+	return 0;
+}
+
+static void run_free(struct run *run, MYSQL_RES *res)
+{
+	for (int i = 0; i < run->n; i++)
+		if (run->payload[i])
+			json_object_put(run->payload[i]);
+	mysql_free_result(res);
+}
+
+/* Applies commands of the run from i on; returns how many were applied (n
+ * on return), or APPLY_ERROR / APPLY_FAILED. The quick way (careful false)
+ * hands consecutive commands of a kind that has a run applier to it in one go,
+ * and takes no savepoints: it gives up (APPLY_FAILED) at the first command
+ * that cannot be applied, and the caller redoes the run carefully. */
+static int apply_some(MYSQL *m, bool careful, uint32_t stream, struct run *run, int i, int *n)
+{
+	const struct applier *a = applier_find(run->kind[i]);
+	char reason[256] = "";
+	*n = 1;
+	if (!careful && a && a->apply_run) {
+		while (i + *n < run->n && !strcmp(run->kind[i + *n], run->kind[i]) && run->payload[i + *n])
+			(*n)++;
+		if (!run->payload[i])
+			return APPLY_FAILED;
+		int r = a->apply_run(m, run->db + i, run->payload + i, *n, reason, sizeof reason);
+		return r == APPLY_ERROR && !transient(m) ? APPLY_FAILED : r;
+	}
+	int r = apply_one(m, careful, run->db[i], run->kind[i], run->payload[i], reason, sizeof reason);
+	if (r != APPLY_FAILED || !careful)
+		return r;
+	log_warn("stream %u pos %llu (%s) failed: %s", stream, (unsigned long long)run->pos[i], run->kind[i],
+	         reason);
+	if (db_exec(m, "UPDATE commands SET status = 2, reason = %Q WHERE stream = %u AND pos = %llu", reason,
+	            stream, (unsigned long long)run->pos[i]) < 0)
+		return APPLY_ERROR;
+	return APPLY_OK; /* recorded as failed: it still counts as applied */
+}
+
+/* Applies the next run of commands after the stream's clock in one
+ * transaction, which also moves the clock row from its old position to the
+ * last one applied. Returns how many, -1 on error (nothing was committed),
+ * -2 when a command cannot be applied and the run must be redone carefully. */
+static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 {
 	long long done = db_value(m, "SELECT done FROM clocks WHERE stream = %u", stream);
 	if (done < 0)
 		return -1;
-	MYSQL_RES *res =
-	    db_query(m,
-	             "SELECT pos, db, kind, payload FROM commands WHERE stream = %u AND pos > %lld "
-	             "ORDER BY pos LIMIT %d",
-	             stream, done, BATCH);
-	if (!res)
+	struct run *run = malloc(sizeof *run);
+	MYSQL_RES *res;
+	if (!run || run_read(m, stream, done, run, &res)) {
+		free(run);
 		return -1;
-	int n = 0;
-	MYSQL_ROW row;
-	while (!stopping && (row = mysql_fetch_row(res))) {
-		if (apply_one(m, stream, strtoull(row[0], NULL, 10), row[1], row[2], row[3])) {
-			n = -1;
-			break;
-		}
-		n++;
 	}
-	mysql_free_result(res);
-	return n;
+	int applied = 0, r = APPLY_OK;
+	uint64_t started = now_us();
+	if (run->n > 0 && db_begin(m))
+		r = APPLY_ERROR;
+	while (r == APPLY_OK && applied < run->n) {
+		int n;
+		r = apply_some(m, careful, stream, run, applied, &n);
+		if (r == APPLY_OK)
+			applied += n;
+		if (stopping || now_us() - started > BATCH_US)
+			break;
+	}
+	uint64_t last = applied ? run->pos[applied - 1] : 0;
+	run_free(run, res);
+	free(run);
+	if (r != APPLY_OK || applied == 0) {
+		if (applied || r != APPLY_OK)
+			db_rollback(m);
+		return r == APPLY_OK ? 0 : r == APPLY_FAILED ? -2 : -1;
+	}
+	/* Only from where this run started: if another processor moved the clock,
+	 * nothing here commits. */
+	long long moved =
+	    db_exec(m, "UPDATE clocks SET done = %llu, done_us = %llu WHERE stream = %u AND done = %lld",
+	            (unsigned long long)last, (unsigned long long)db_now_us(), stream, done);
+	if (moved != 1 || db_commit(m)) {
+		if (moved == 0)
+			log_error("stream %u: clock moved away from %lld, run not applied", stream, done);
+		db_rollback(m);
+		return -1;
+	}
+	log_debug("stream %u: applied %d commands up to %llu", stream, applied, (unsigned long long)last);
+	return applied;
 }
 
 static void pause_us(long us)
@@ -152,7 +221,9 @@ static void *run_stream(void *arg)
 			}
 			continue;
 		}
-		int n = apply_batch(m, stream);
+		int n = apply_batch(m, stream, false);
+		if (n == -2)
+			n = apply_batch(m, stream, true); /* a command cannot be applied: one by one */
 		if (n < 0) {
 			if (db_gone(m)) {
 				log_warn("stream %u: connection lost, reconnecting", stream);

@@ -350,14 +350,15 @@ int db_test_auth(struct req *rq, struct reply *rp)
 
 /* ---- Appliers (run by the processor inside the apply transaction) ---- */
 
-/* Inserts one contact with its derived columns (name, picture, search words). */
-static int insert_contact(MYSQL *m, const char *db, json_object *c)
+/* The VALUES row of one contact with its derived columns (name, picture,
+ * search words), malloc'd; NULL for a malformed contact. */
+static char *contact_row(MYSQL *m, const char *db, json_object *c)
 {
 	const char *id = json_get_string(c, "id"), *email = json_get_string(c, "email"),
 	           *full = json_get_string(c, "fullname"), *first = json_get_string(c, "firstname"),
 	           *last = json_get_string(c, "lastname"), *gender = json_get_string(c, "gender");
 	if (!id || !email)
-		return APPLY_FAILED;
+		return NULL;
 	char *name = person_name(full, first, last, email), *key = person_email_key(email);
 	char pic[PERSON_PIC_SIZE];
 	person_pic(email, pic);
@@ -369,35 +370,93 @@ static int insert_contact(MYSQL *m, const char *db, json_object *c)
 	for (const char *p = email; *p && len + 2 < n; p++)
 		search[len++] = (*p == '@' || *p == '.' || *p == '-' || *p == '_' || *p == '+') ? ' ' : *p;
 	search[len] = 0;
-	long long r =
-	    db_exec(m,
-	            "INSERT INTO contacts (db, id, email, email_key, fullname, firstname, lastname, gender, "
-	            "name, pic, search) VALUES (%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)",
-	            db, id, email, key, full, first, last, gender, name, pic, search);
+	char *row = db_format(m, "(%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)", db, id, email, key, full,
+	                      first, last, gender, name, pic, search);
 	free(name);
 	free(key);
 	free(search);
+	return row;
+}
+
+#define INSERT_CONTACTS                                                                                      \
+	"INSERT INTO contacts (db, id, email, email_key, fullname, firstname, lastname, gender, name, pic, " \
+	"search) VALUES "
+#define ROWS_PER_INSERT 500
+
+/* Builds and runs multi-row INSERTs of contacts, ROWS_PER_INSERT rows each. */
+struct inserter {
+	MYSQL *m;
+	char *sql;
+	size_t len, cap;
+	int rows;
+};
+
+static int inserter_flush(struct inserter *in)
+{
+	if (in->rows == 0)
+		return APPLY_OK;
+	long long r = db_exec(in->m, "%s", in->sql);
+	in->rows = 0;
 	return r < 0 ? APPLY_ERROR : APPLY_OK;
+}
+
+static int inserter_add(struct inserter *in, const char *db, json_object *c)
+{
+	char *row = contact_row(in->m, db, c);
+	if (!row)
+		return APPLY_FAILED;
+	size_t rl = strlen(row);
+	if (in->rows == 0)
+		in->len = 0;
+	if (in->len + rl + sizeof INSERT_CONTACTS + 2 > in->cap) {
+		in->cap = 2 * (in->len + rl + sizeof INSERT_CONTACTS + 2);
+		in->sql = realloc(in->sql, in->cap);
+	}
+	if (in->rows == 0)
+		in->len = (size_t)sprintf(in->sql, "%s", INSERT_CONTACTS);
+	else
+		in->sql[in->len++] = ',';
+	memcpy(in->sql + in->len, row, rl + 1);
+	in->len += rl;
+	free(row);
+	return ++in->rows == ROWS_PER_INSERT ? inserter_flush(in) : APPLY_OK;
+}
+
+/* Inserts the contacts of the "contacts" lists of n import payloads. */
+static int insert_contacts(MYSQL *m, const char *const *dbs, json_object *const *payloads, int n,
+                           char *reason, size_t size)
+{
+	struct inserter in = {m, NULL, 0, 0, 0};
+	int r = APPLY_OK;
+	for (int k = 0; k < n && r == APPLY_OK; k++) {
+		json_object *list;
+		if (!json_object_object_get_ex(payloads[k], "contacts", &list) ||
+		    !json_object_is_type(list, json_type_array)) {
+			snprintf(reason, size, "malformed contacts.import command");
+			r = APPLY_FAILED;
+			break;
+		}
+		size_t len = json_object_array_length(list);
+		for (size_t i = 0; i < len && r == APPLY_OK; i++)
+			if ((r = inserter_add(&in, dbs[k], json_object_array_get_idx(list, i))) ==
+			    APPLY_FAILED)
+				snprintf(reason, size, "malformed contact %zu", i);
+	}
+	if (r == APPLY_OK)
+		r = inserter_flush(&in);
+	free(in.sql);
+	return r;
 }
 
 int contacts_apply_import(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
 {
-	json_object *list;
-	if (!json_object_object_get_ex(payload, "contacts", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
-		snprintf(reason, size, "malformed contacts.import command");
-		return APPLY_FAILED;
-	}
-	size_t n = json_object_array_length(list);
-	for (size_t i = 0; i < n; i++) {
-		int r = insert_contact(m, db, json_object_array_get_idx(list, i));
-		if (r != APPLY_OK) {
-			if (r == APPLY_FAILED)
-				snprintf(reason, size, "malformed contact %zu", i);
-			return r;
-		}
-	}
-	return APPLY_OK;
+	return insert_contacts(m, &db, &payload, 1, reason, size);
+}
+
+int contacts_apply_import_run(MYSQL *m, const char *const *dbs, json_object *const *payloads, int n,
+                              char *reason, size_t size)
+{
+	return insert_contacts(m, dbs, payloads, n, reason, size);
 }
 
 int contacts_apply_test_auth(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
@@ -412,8 +471,16 @@ int contacts_apply_test_auth(MYSQL *m, const char *db, json_object *payload, cha
 	long long exists = db_value(m, "SELECT COUNT(*) FROM contacts WHERE db = %Q AND id = %Q", db, id);
 	if (exists < 0)
 		return APPLY_ERROR;
-	if (exists == 0 && insert_contact(m, db, payload) != APPLY_OK)
-		return APPLY_ERROR;
+	if (exists == 0) {
+		/* The payload has the fields of one contact: insert it as a one-contact import. */
+		json_object *one = json_object_new_object(), *list = json_object_new_array();
+		json_object_array_add(list, json_object_get(payload));
+		json_object_object_add(one, "contacts", list);
+		int r = insert_contacts(m, &db, &one, 1, reason, size);
+		json_object_put(one);
+		if (r != APPLY_OK)
+			return r;
+	}
 	if (!admin)
 		return APPLY_OK;
 	if (db_exec(m, "INSERT IGNORE INTO group_members (db, grp, contact) VALUES (%Q, 'admin', %Q)", db,

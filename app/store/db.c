@@ -144,6 +144,16 @@ static int sql_run(MYSQL *m, const char *fmt, va_list ap)
 	return r ? -1 : 0;
 }
 
+char *db_format(MYSQL *m, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+	va_start(ap, fmt);
+	char *s = sql_format(m, fmt, ap, &len);
+	va_end(ap);
+	return s;
+}
+
 long long db_exec(MYSQL *m, const char *fmt, ...)
 {
 	va_list ap;

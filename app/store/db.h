@@ -18,6 +18,10 @@ MYSQL *db_connect(void);
  * db_exec returns the number of affected rows, or -1 on error. */
 long long db_exec(MYSQL *m, const char *fmt, ...);
 
+/* The statement text db_exec would run, malloc'd: for building multi-row
+ * statements piece by piece (each piece escaped by its own %Q). */
+char *db_format(MYSQL *m, const char *fmt, ...);
+
 /* Same, for a statement that returns rows; NULL on error (the caller frees the result). */
 MYSQL_RES *db_query(MYSQL *m, const char *fmt, ...);
 

@@ -96,7 +96,8 @@ static int flush_run(MYSQL *m, uint32_t stream, struct waiting_cmd *run, int n)
 {
 	if (db_begin(m))
 		return -1;
-	if (db_exec(m, "UPDATE streams SET head = LAST_INSERT_ID(head + %d) WHERE stream = %u", n, stream) != 1)
+	if (db_exec(m, "UPDATE streams SET head = LAST_INSERT_ID(head + %d) WHERE stream = %u", n, stream) !=
+	    1)
 		goto fail;
 	uint64_t pos = mysql_insert_id(m) - (uint64_t)n + 1;
 	size_t cap = 256;
