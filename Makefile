@@ -4,8 +4,14 @@
 #   make run        start the whole stack on http://127.0.0.1:8080, stay in the foreground
 #   make start/stop the same stack in the background
 #   make token      a new server-administrator token for the running stack
+#   make bench      the benchmark table (also in var/bench/latest.md)
 #   make test       isolated stack + unit tests + API tests, prints "N passed, N failed"
 #   make unit       build and run the C unit tests only
+#   make test SANITIZE=1  the same with AddressSanitizer + UBSan, built in build/sanitize
+#   make test-faults      fault scenarios (kill -9, standby, MariaDB restart, read-only)
+#   make fuzz       libFuzzer targets (tests/fuzz), FUZZ_SECONDS each (default 30)
+#   make test-deploy  RunOrg behind lighttpd, Apache (proxy_fcgi, fcgid, CGI) and nginx, from conf/
+#   make install    binaries, sql/, example configs, systemd units (PREFIX, DESTDIR)
 #   make deps       install missing Debian packages (apt-get, as root)
 #   make format     clang-format the C sources
 #   make clean      remove build/
@@ -13,10 +19,17 @@
 CC ?= cc
 BUILD := build
 
+# make ... SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer, objects of their own.
+ifeq ($(SANITIZE),1)
+BUILD := build/sanitize
+CFLAGS ?= -O1 -g
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+
 # Debian packages needed to build, run and test. `make deps` installs the missing ones.
 DEB_PACKAGES := gcc libc6-dev make pkg-config libfcgi-dev libjson-c-dev libmariadb-dev \
 	mariadb-server-core mariadb-client-core lighttpd libcmocka-dev libinih-dev \
-	python3-pytest libssl-dev curl wrk
+	python3-pytest libssl-dev curl wrk procps
 
 # pkg-config is asked once, when a recipe first needs the flags (so after `deps`
 # has installed pkg-config and the libraries on a fresh machine).
@@ -28,12 +41,12 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) -Wall -Wextra -pthread -Iapp $(PKG_CFLAGS)
 LIBS = $(PKG_LIBS) -lfcgi -pthread
 
-# Every app/**/*.c except the two main.c files goes into libruno.a.
-MAINS := app/fcgi/main.c app/processor/main.c
+# Every app/**/*.c except the main.c files goes into libruno.a.
+MAINS := app/fcgi/main.c app/processor/main.c app/ctl/main.c
 LIB_SRCS := $(filter-out $(MAINS),$(shell find app -name '*.c' 2>/dev/null | sort))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libruno.a
-PROGRAMS := $(BUILD)/runorg-fcgi $(BUILD)/runorg-processor
+PROGRAMS := $(BUILD)/runorg-fcgi $(BUILD)/runorg-processor $(BUILD)/runorgctl
 
 # Unit tests: tests/unit/test_x.c -> build/tests/test_x (cmocka).
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
@@ -42,7 +55,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Keep the unit-test objects (make would delete them as intermediate files).
 .SECONDARY:
 
-.PHONY: all deps unit unit-build run start stop token test format clean
+.PHONY: all deps unit unit-build run start stop token test test-faults fuzz bench format clean
 
 all: deps $(PROGRAMS)
 
@@ -79,6 +92,9 @@ $(BUILD)/runorg-fcgi: $(BUILD)/obj/app/fcgi/main.o $(LIB)
 $(BUILD)/runorg-processor: $(BUILD)/obj/app/processor/main.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/runorgctl: $(BUILD)/obj/app/ctl/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
@@ -94,6 +110,10 @@ run: all
 token: all
 	@bash conf/stack.sh token
 
+# Figures against baselines of the same run; never fails the build.
+bench: all
+	bash tests/bench/run.sh
+
 start: all
 	bash conf/stack.sh start
 
@@ -101,7 +121,15 @@ stop:
 	bash conf/stack.sh stop
 
 test: deps
-	bash tests/run.sh
+	RUNORG_BUILD=$(CURDIR)/$(BUILD) bash tests/run.sh
+
+test-faults: deps
+	bash tests/faults/run.sh
+
+# clang and its libFuzzer runtime are installed only when fuzzing.
+fuzz: deps
+	@$(MAKE) -s deps DEB_PACKAGES="clang libclang-rt-14-dev"
+	bash tests/fuzz/run.sh
 
 format:
 	@command -v clang-format >/dev/null || $(MAKE) deps DEB_PACKAGES=clang-format
@@ -109,5 +137,57 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# --- deployment ----------------------------------------------------------------
+
+# The web servers that `make test-deploy` puts in front of RunOrg: installed
+# (when missing) only then.
+DEPLOY_PACKAGES := apache2 libapache2-mod-fcgid nginx
+
+.PHONY: test-deploy install
+
+test-deploy: all
+	@$(MAKE) -s deps DEB_PACKAGES="$(DEPLOY_PACKAGES)"
+	bash tests/deploy.sh
+
+# make install: PREFIX (default /usr/local), DESTDIR (a staging root for
+# packages). Packagers of PREFIX=/usr usually add SYSCONFDIR=/etc; logrotate
+# reads only /etc/logrotate.d. An existing runorg.conf is kept (runorg.conf.new).
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share/runorg
+DOCDIR ?= $(PREFIX)/share/doc/runorg
+SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+RUNDIR ?= /run/runorg
+LOGDIR ?= /var/log/runorg
+# The web-server examples of conf/, with their placeholders filled in.
+EXAMPLES := lighttpd.conf lighttpd-spawn.conf apache-proxy-fcgi.conf apache-htaccess.conf \
+	apache-fcgid.htaccess apache-cgi.htaccess nginx.conf runorg.cgi
+FILL = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g' \
+	-e 's|@CONF@|$(SYSCONFDIR)/runorg/runorg.conf|g' -e 's|@FCGI@|$(SBINDIR)/runorg-fcgi|g' \
+	-e 's|@SOCKET@|$(RUNDIR)/runorg.sock|g' -e 's|@PORT@|80|g' -e 's|@WWW@|/var/www/runorg|g' \
+	-e 's|@VAR@|/var/lib/runorg/lighttpd|g'
+D := $(DESTDIR)
+
+install: all
+	install -d $(D)$(SBINDIR) $(D)$(DATADIR)/sql $(D)$(DATADIR)/examples $(D)$(DOCDIR) \
+		$(D)$(SYSCONFDIR)/runorg $(D)$(UNITDIR) $(D)$(SYSUSERSDIR) $(D)$(LOGROTATEDIR)
+	install -m 755 $(PROGRAMS) $(D)$(SBINDIR)/
+	install -m 644 sql/*.sql $(D)$(DATADIR)/sql/
+	install -m 644 README.md CHANGELOG $(D)$(DOCDIR)/
+	for f in $(EXAMPLES); do $(FILL) conf/$$f >$(D)$(DATADIR)/examples/$$f || exit 1; done
+	chmod 644 $(addprefix $(D)$(DATADIR)/examples/,$(EXAMPLES))
+	chmod 755 $(D)$(DATADIR)/examples/runorg.cgi
+	for u in runorg-fcgi runorg-processor; do \
+		$(FILL) conf/systemd/$$u.service >$(D)$(UNITDIR)/$$u.service && chmod 644 $(D)$(UNITDIR)/$$u.service || exit 1; \
+	done
+	install -m 644 conf/systemd/runorg.sysusers $(D)$(SYSUSERSDIR)/runorg.conf
+	$(FILL) conf/logrotate >$(D)$(LOGROTATEDIR)/runorg && chmod 644 $(D)$(LOGROTATEDIR)/runorg
+	conf=$(D)$(SYSCONFDIR)/runorg/runorg.conf; [ ! -e $$conf ] || conf=$$conf.new; \
+	sed -e 's|^socket =.*|socket = $(RUNDIR)/runorg.sock|' -e 's|^sql_dir =.*|sql_dir = $(DATADIR)/sql|' \
+		conf/runorg.conf >$$conf && chmod 644 $$conf && echo "make install: wrote $$conf"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

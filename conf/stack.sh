@@ -7,6 +7,7 @@
 #   conf/stack.sh run     start, print the URL and an admin token, stay in the
 #                         foreground; Ctrl-C stops everything
 #   conf/stack.sh token   print a new server-administrator token for this instance
+#   conf/stack.sh ctl ... runorgctl ... against this instance (e.g. ctl status)
 #
 #   RUNORG_VAR   data, sockets, pid files and logs (default: <repo>/var)
 #   RUNORG_PORT  HTTP port on 127.0.0.1 (default: 8080)
@@ -26,12 +27,12 @@ cd "$ROOT"                 # relative paths in conf/runorg.conf are relative to 
 
 # What the programs need to find the private MariaDB, their socket and sql/.
 export RUNORG_DB_SOCKET=$RUN/mysql.sock
-export RUNORG_DB_USER=root
+export RUNORG_DB_USER=runorg # not root: no SUPER, so MariaDB's read_only applies to it
 export RUNORG_DB_NAME=runorg
 export RUNORG_SOCKET=$RUN/runorg.sock
 export RUNORG_SQL_DIR=$ROOT/sql
 
-say() { echo "stack: $*"; }
+say() { echo "stack: $*" || true; }
 
 # fail MESSAGE LOGFILE: reports, shows the end of the log, exits.
 fail() {
@@ -117,7 +118,7 @@ start_mariadb() {
 	running mariadb mariadbd && return 0
 	if [[ ! -d $VAR/mysql/mysql ]]; then
 		say "initializing MariaDB in $VAR/mysql"
-		mariadb-install-db --no-defaults --datadir="$VAR/mysql" --auth-root-authentication-method=normal \
+		mariadb-install-db --no-defaults --force --datadir="$VAR/mysql" --auth-root-authentication-method=normal \
 			--skip-test-db --user="$(id -un)" >>"$LOG/mariadb-install.log" 2>&1 ||
 			fail "mariadb-install-db failed" "$LOG/mariadb-install.log"
 	fi
@@ -129,15 +130,18 @@ start_mariadb() {
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
 	wait_for 30 mariadb_ready || fail "MariaDB did not answer within 30 s" "$LOG/mariadb.log"
 	sql -e 'CREATE DATABASE IF NOT EXISTS runorg CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci'
+	# The programs' own account: everything on the runorg database, nothing else.
+	sql -e 'CREATE USER IF NOT EXISTS runorg@localhost; GRANT ALL PRIVILEGES ON runorg.* TO runorg@localhost'
 }
 
 # start_program NAME: build/runorg-NAME in the background, pid in NAME.pid, output in NAME.log.
 start_program() {
 	running "$1" "runorg-$1" && return 0
-	[[ -x $ROOT/build/runorg-$1 ]] || fail "build/runorg-$1 is missing (run make)" /dev/null
+	local bin=${RUNORG_BUILD:-$ROOT/build}/runorg-$1 # RUNORG_BUILD: make test SANITIZE=1
+	[[ -x $bin ]] || fail "$bin is missing (run make)" /dev/null
 	kill_orphans "$1"
 	say "starting runorg-$1"
-	launch "$1" "$LOG/$1.log" "$ROOT/build/runorg-$1" -c "$CONF"
+	launch "$1" "$LOG/$1.log" "$bin" -c "$CONF"
 }
 
 fcgi_ready() {
@@ -154,7 +158,8 @@ start_fcgi() {
 
 start_lighttpd() {
 	running lighttpd lighttpd && return 0
-	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" "$ROOT/conf/lighttpd.conf" >"$RUN/lighttpd.conf"
+	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@SOCKET@|$RUNORG_SOCKET|g" \
+		"$ROOT/conf/lighttpd.conf" >"$RUN/lighttpd.conf"
 	lighttpd -tt -f "$RUN/lighttpd.conf" >>"$LOG/lighttpd.log" 2>&1 ||
 		fail "lighttpd rejects $RUN/lighttpd.conf" "$LOG/lighttpd.log"
 	say "starting lighttpd on port $PORT"
@@ -204,7 +209,22 @@ cmd_stop() {
 
 cmd_token() {
 	running mariadb mariadbd || fail "MariaDB is not running here (make start first)" /dev/null
-	"$ROOT/build/runorg-fcgi" -c "$CONF" --admin-token
+	cmd_ctl token admin
+}
+
+cmd_ctl() {
+	"${RUNORG_BUILD:-$ROOT/build}/runorgctl" -c "$CONF" "$@"
+}
+
+# Ctrl-C during `run`: stop everything, whatever else happens meanwhile (a
+# second Ctrl-C, the terminal going away, a failing echo).
+on_interrupt() {
+	trap '' INT TERM HUP PIPE
+	set +e
+	kill "$TAIL" 2>/dev/null
+	echo
+	cmd_stop
+	exit 0
 }
 
 cmd_run() {
@@ -220,7 +240,7 @@ cmd_run() {
 	echo
 	tail -n 0 -F "$LOG/processor.log" "$LOG/fcgi.log" "$LOG/lighttpd.log" &
 	TAIL=$!
-	trap 'trap - INT TERM; kill "$TAIL" 2>/dev/null; echo; cmd_stop; exit 0' INT TERM
+	trap on_interrupt INT TERM HUP
 	wait
 }
 
@@ -229,8 +249,12 @@ start) cmd_start ;;
 stop) cmd_stop ;;
 run) cmd_run ;;
 token) cmd_token ;;
+ctl)
+	shift
+	cmd_ctl "$@"
+	;;
 *)
-	echo "usage: $0 start|stop|run|token" >&2
+	echo "usage: $0 start|stop|run|token|ctl ARGS..." >&2
 	exit 2
 	;;
 esac

@@ -26,6 +26,12 @@ fi
 RUNORG_VAR=$(mktemp -d /tmp/runorg.XXXXXX) # short: unix socket paths must stay < 100 chars
 RUNORG_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export RUNORG_VAR RUNORG_PORT RUNORG_TEST_MODE=1 RUNORG_SYNC_TIMEOUT_MS=1500
+BUILD=${RUNORG_BUILD:-$ROOT/build} # make test SANITIZE=1: build/sanitize
+# Sanitizer reports (make test SANITIZE=1) go to files, counted at the end: a
+# worker that dies of one is replaced by the master, so a failing request alone
+# would not show it.
+export ASAN_OPTIONS=log_path=$RUNORG_VAR/sanitizer:detect_leaks=0:abort_on_error=1
+export UBSAN_OPTIONS=log_path=$RUNORG_VAR/sanitizer:print_stacktrace=1:halt_on_error=1
 
 # Stops the stack; removes the var dir, or keeps it (for its logs) after a failure.
 finish() {
@@ -58,7 +64,7 @@ sum_of() {
 out=$RUNORG_VAR/unit.out
 for src in tests/unit/test_*.c; do
 	[[ -e $src ]] || continue
-	bin=build/tests/$(basename "$src" .c)
+	bin=$BUILD/tests/$(basename "$src" .c)
 	echo "== $bin"
 	timeout 120 "$bin" >"$out" 2>&1
 	rc=$?
@@ -96,6 +102,15 @@ if ((stack_up)); then
 	passed=$((passed + p))
 	failed=$((failed + f))
 fi
+
+# --- sanitizer reports (make test SANITIZE=1) -------------------------------------
+
+for report in "$RUNORG_VAR"/sanitizer.*; do
+	[[ -e $report ]] || continue
+	echo "FAILED: sanitizer report $report"
+	head -n 40 "$report"
+	failed=$((failed + 1))
+done
 
 finish
 echo "$passed passed, $failed failed"

@@ -37,6 +37,7 @@ static const struct key keys[] = {
 	KEY(poll_min_us,     INT,  1, INT_MAX),
 	KEY(poll_max_us,     INT,  1, INT_MAX),
 	KEY(socket,          STR,  0, 0),
+	KEY(base_path,       STR,  0, 0),
 	KEY(db_host,         STR,  0, 0),
 	KEY(db_port,         INT,  0, 65535),
 	KEY(db_socket,       STR,  0, 0),
@@ -58,12 +59,13 @@ static void set_defaults(void)
 	    .sync_timeout_ms = 5000,
 	    .streams = 4,
 	    .workers = 2,
-	    .threads = 16,
+	    .threads = 256,
 	    .db_pool = 8,
 	    .max_body = 1048576,
-	    .poll_min_us = 1000,
-	    .poll_max_us = 8000,
+	    .poll_min_us = 250,
+	    .poll_max_us = 1000,
 	    .socket = "var/run/runorg.sock",
+	    .base_path = "",
 	    .db_host = "localhost",
 	    .db_port = 3306,
 	    .db_socket = "",
@@ -142,6 +144,10 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 int config_load(const char *path)
 {
 	set_defaults();
+	if (!path || !*path)
+		path = getenv("RUNORG_CONF");
+	if (path && !*path)
+		path = NULL;
 	if (path) {
 		FILE *f = fopen(path, "r");
 		if (!f && errno == ENOENT) {

@@ -9,12 +9,13 @@ struct config {
 	int sync_timeout_ms;   /* sync_timeout_ms: longest wait on at= before 503 (5000) */
 	int streams;           /* streams: number of database streams, 2..streams+1 (4) */
 	int workers;           /* workers: FastCGI worker processes (2) */
-	int threads;           /* threads: request threads per worker (16) */
+	int threads;           /* threads: request threads per worker (256) */
 	int db_pool;           /* db_pool: MySQL connections per worker process (8) */
 	long max_body;         /* max_body: largest request body in bytes (1048576) */
-	int poll_min_us;       /* poll_min_us: clock watcher's first poll interval (1000) */
-	int poll_max_us;       /* poll_max_us: clock watcher's poll interval cap (8000) */
+	int poll_min_us;       /* poll_min_us: clock watcher's first poll interval (250) */
+	int poll_max_us;       /* poll_max_us: clock watcher's poll interval cap (1000) */
 	char socket[256];      /* socket: FastCGI unix socket path ("var/run/runorg.sock") */
+	char base_path[128];   /* base_path: URL prefix RunOrg is served under ("") */
 	char db_host[128];     /* db_host ("localhost") */
 	int db_port;           /* db_port (3306) */
 	char db_socket[256];   /* db_socket: MariaDB unix socket, wins over host/port when set ("") */
@@ -30,7 +31,8 @@ struct config {
 /* Loaded once at start, read-only afterwards. */
 extern struct config cf;
 
-/* Sets defaults, reads `path` (skipped when NULL or missing and not required),
+/* Sets defaults, reads `path` (NULL: the file named by the environment
+ * variable RUNORG_CONF, if any; skipped when missing),
  * then applies RUNORG_<KEY> environment overrides (KEY = upper-cased key name).
  * Returns 0, or -1 with a message on stderr (bad file syntax, bad number). */
 int config_load(const char *path);

@@ -53,8 +53,12 @@ void log_at(enum log_level l, const char *fmt, ...)
 	if (n > 0 && n < (int)sizeof line)
 		vsnprintf(line + n, sizeof line - n, fmt, ap);
 	va_end(ap);
-	/* One write per line, so lines of concurrent threads do not interleave. */
+	/* One write per line, so lines of concurrent threads do not interleave;
+	 * control characters (from a request path, say) cannot start a false line. */
 	size_t len = strnlen(line, sizeof line - 2);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 	if (write(2, line, len) < 0) {
 	}

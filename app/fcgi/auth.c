@@ -1,6 +1,7 @@
 /* auth.c — tokens: made at random, stored as SHA-256 hashes, checked on every /db/{db} request. */
 #include "fcgi/auth.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -50,16 +51,39 @@ static int token_well_formed(const char *t)
 	return n >= 11 && n <= 64 && strspn(t, alphabet) == n;
 }
 
+int auth_token_revoke(MYSQL *m, const char *token)
+{
+	if (!token_well_formed(token))
+		return 0;
+	char hex[65];
+	token_hash(token, hex);
+	long long n = db_exec(m, "DELETE FROM tokens WHERE hash = %Q", hex);
+	return n < 0 ? -1 : n > 0;
+}
+
+/* The stored hash the look-up found against the hash of the token presented,
+ * in constant time. The look-up itself goes through the primary-key index on
+ * the hash, whose timing depends only on the hash, never on the token (README,
+ * "Security"); this comparison makes the final yes or no independent of the
+ * column's collation and of how MariaDB compares strings. */
+static bool hash_matches(const char *stored, const char hex[65])
+{
+	return stored && strlen(stored) == 64 && CRYPTO_memcmp(stored, hex, 64) == 0;
+}
+
 int auth_server_admin(struct req *rq, struct reply *rp)
 {
 	if (!token_well_formed(rq->token))
 		return reply_error(rp, 401, "A server administrator token is required");
 	char hex[65];
 	token_hash(rq->token, hex);
-	long long n = db_value(rq->m, "SELECT COUNT(*) FROM tokens WHERE hash = %Q AND db IS NULL", hex);
-	if (n < 0)
+	MYSQL_RES *res = db_query(rq->m, "SELECT hash FROM tokens WHERE hash = %Q AND db IS NULL", hex);
+	if (!res)
 		return reply_internal(rp, "token lookup");
-	if (n == 0)
+	MYSQL_ROW row = mysql_fetch_row(res);
+	bool ok = row && hash_matches(row[0], hex);
+	mysql_free_result(res);
+	if (!ok)
 		return reply_error(rp, 401, "A server administrator token is required");
 	rq->server_admin = true;
 	rq->admin = true;
@@ -90,7 +114,7 @@ int auth_database(struct req *rq, struct reply *rp)
 	} else {
 		snprintf(rq->db, sizeof rq->db, "%s", db);
 		rq->stream = (uint32_t)strtoul(row[0], NULL, 10);
-		if (!row[1] || (row[2] && strcmp(row[2], db))) {
+		if (!hex[0] || !hash_matches(row[1], hex) || (row[2] && strcmp(row[2], db))) {
 			r = reply_error(rp, 401, "Token is not valid for database %s", db);
 		} else {
 			rq->server_admin = row[2] == NULL;

@@ -2,38 +2,65 @@
  * request threads on the shared FastCGI socket plus one clock watcher.
  *
  * The master only forks, restarts workers that die, and on SIGTERM/SIGINT
- * asks every worker to drain (finish the requests it has accepted) and exit. */
+ * asks every worker to drain (finish the requests it has accepted) and exit.
+ *
+ * How the program was started decides what it does (README, "Deploying"):
+ * 1. file descriptor 0 is a listening socket: a web server (lighttpd bin-path,
+ *    Apache mod_fcgid) or spawn-fcgi started it as a FastCGI
+ *    application: it is one worker on that socket, and the spawner decides
+ *    how many processes run; cf.socket is ignored;
+ * 2. else GATEWAY_INTERFACE is in the environment (RFC 3875 makes every CGI
+ *    server set it): a plain CGI program, one request and exit;
+ * 3. else the standalone daemon: master and prefork workers on cf.socket.
+ * Not "stdin is a socket": Apache's mod_cgid gives CGI programs a connected
+ * socket as stdin; only a listening one means FastCGI. And not "socket empty":
+ * one configuration file then serves every mode. */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/config.h"
-#include "core/id.h"
 #include "core/log.h"
-#include "fcgi/auth.h"
+#include "fcgi/cgi.h"
 #include "fcgi/router.h"
 #include "fcgi/watcher.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/node.h"
 
 static int listen_fd;
 static atomic_int stopping, busy;
+
+/* One thread at a time sits in accept(): with hundreds of idle threads,
+ * letting them all wait in the kernel costs a quarter of the throughput. */
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int accept_one(FCGX_Request *fr)
+{
+	pthread_mutex_lock(&accept_lock);
+	int r = atomic_load(&stopping) ? -1 : FCGX_Accept_r(fr);
+	pthread_mutex_unlock(&accept_lock);
+	return r;
+}
 
 static void *serve(void *unused)
 {
 	(void)unused;
 	FCGX_Request fr;
 	FCGX_InitRequest(&fr, listen_fd, 0);
-	while (!atomic_load(&stopping) && FCGX_Accept_r(&fr) == 0) {
+	while (accept_one(&fr) == 0) {
 		atomic_fetch_add(&busy, 1);
 		router_handle(&fr);
 		FCGX_Finish_r(&fr);
@@ -46,12 +73,10 @@ static void *serve(void *unused)
 static int take_node(void)
 {
 	MYSQL *m = db_connect();
-	long long r = m ? db_exec(m, "INSERT INTO nodes (started) VALUES (NOW())") : -1;
-	if (r == 1)
-		id_set_node((uint32_t)(mysql_insert_id(m) % 3844));
+	int r = m ? node_take(m) : -1;
 	if (m)
 		mysql_close(m);
-	return r == 1 ? 0 : -1;
+	return r;
 }
 
 static void worker(const sigset_t *sigs)
@@ -60,11 +85,20 @@ static void worker(const sigset_t *sigs)
 		log_error("worker: cannot start");
 		_exit(1);
 	}
+	/* Many threads, most of them asleep in accept() or on an at= wait: small
+	 * stacks, and one malloc arena (threads keep their own small caches) so
+	 * that memory freed by one thread serves the next request of another. */
+	mallopt(M_ARENA_MAX, 1);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (int i = 0; i < cf.threads; i++) {
 		pthread_t t;
-		pthread_create(&t, NULL, serve, NULL);
-		pthread_detach(t);
+		if (pthread_create(&t, &attr, serve, NULL))
+			log_error("worker: only %d request threads", i);
 	}
+	pthread_attr_destroy(&attr);
 	int sig;
 	sigwait(sigs, &sig);
 	atomic_store(&stopping, 1);
@@ -87,9 +121,31 @@ static pid_t spawn(const sigset_t *sigs)
 	return pid;
 }
 
+/* Another runorg-fcgi answers on the socket: do not steal it. */
+static bool socket_in_use(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(cf.socket) >= sizeof a.sun_path)
+		return false;
+	strcpy(a.sun_path, cf.socket);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool used = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	if (fd >= 0)
+		close(fd);
+	return used;
+}
+
 static int open_socket(void)
 {
-	unlink(cf.socket);
+	if (!cf.socket[0]) {
+		log_error("runorg-fcgi: no socket configured, and not started by a web server");
+		return -1;
+	}
+	if (socket_in_use()) {
+		log_error("runorg-fcgi: %s is in use by another runorg-fcgi", cf.socket);
+		return -1;
+	}
+	unlink(cf.socket); /* left by a process that died */
 	int fd = FCGX_OpenSocket(cf.socket, 1024);
 	if (fd < 0) {
 		log_error("cannot listen on %s", cf.socket);
@@ -114,18 +170,34 @@ static int prepare_database(void)
 	return -1;
 }
 
-/* --admin-token: prints a new server-administrator token. */
-static int print_admin_token(void)
+/* A web server passed a listening socket as fd 0 (mode 1 above). */
+static bool spawned(void)
 {
-	char token[AUTH_TOKEN_LEN + 1];
-	MYSQL *m = db_connect();
-	if (!m || migrate_run(m) || auth_token_new(m, NULL, NULL, token)) {
-		fprintf(stderr, "runorg-fcgi: could not create a token\n");
+	int listening = 0;
+	socklen_t len = sizeof listening;
+	return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
+}
+
+/* Mode 2: one request from the environment and stdin. Migrations are left to
+ * runorg-processor (and runorgctl migrate): they would cost every request. A
+ * node number is taken only by requests that may make identifiers, on the
+ * connection the request then uses. The watcher thread runs as in a worker,
+ * so at= waits and their 503 behave the same. */
+static int serve_cgi(void)
+{
+	const char *method = getenv("REQUEST_METHOD");
+	if (method && strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		MYSQL *m = db_acquire();
+		int r = m ? node_take(m) : -1;
+		db_release(m, r != 0);
+		if (r)
+			log_error("runorg-fcgi (CGI): cannot take a node number");
+	}
+	if (watcher_start()) {
+		log_error("runorg-fcgi (CGI): cannot start the watcher");
 		return 1;
 	}
-	mysql_close(m);
-	puts(token);
-	return 0;
+	return cgi_serve();
 }
 
 static void master(const sigset_t *sigs)
@@ -176,20 +248,24 @@ static void master(const sigset_t *sigs)
 int main(int argc, char **argv)
 {
 	const char *conf = NULL;
-	bool admin_token = false;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") && i + 1 < argc)
+		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
 			conf = argv[++i];
-		else if (!strcmp(argv[i], "--admin-token"))
-			admin_token = true;
+		} else if (!getenv("GATEWAY_INTERFACE")) { /* CGI may pass words of a query as arguments */
+			fprintf(stderr, "usage: runorg-fcgi [-c runorg.conf]\n"
+			                "(server-administrator tokens: runorgctl token admin)\n");
+			return 2;
+		}
 	}
-	if (config_load(conf))
+	if (config_load(conf) || log_set_file(cf.log_file))
 		return 1;
 	log_set_level(cf.log_level);
-	if (admin_token)
-		return print_admin_token();
 
 	signal(SIGPIPE, SIG_IGN);
+	bool from_server = spawned();
+	if (!from_server && getenv("GATEWAY_INTERFACE"))
+		return serve_cgi();
+
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -201,7 +277,14 @@ int main(int argc, char **argv)
 		log_error("runorg-fcgi: cannot prepare the database");
 		return 1;
 	}
-	if (FCGX_Init() || (listen_fd = open_socket()) < 0)
+	if (FCGX_Init())
+		return 1;
+	if (from_server) {
+		log_info("runorg-fcgi: spawned by the web server, %d threads on fd 0", cf.threads);
+		listen_fd = 0;
+		worker(&sigs); /* does not return */
+	}
+	if ((listen_fd = open_socket()) < 0)
 		return 1;
 	master(&sigs);
 	return 0;

@@ -3,8 +3,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/label.h"
 #include "core/log.h"
 
 int reply_json(struct reply *rp, int status, json_object *body)
@@ -82,20 +84,48 @@ static const char *status_text(int status)
 	}
 }
 
+/* A JSON string of s, whose invalid UTF-8 (bytes of a request path echoed in
+ * a message, or a message cut by a %.64s inside a character) becomes U+FFFD:
+ * a reply is valid UTF-8 whatever the request was. */
+static json_object *text_json(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	char *buf = malloc(3 * n + 1);
+	if (!buf)
+		return json_object_new_string("");
+	for (size_t i = 0; i < n;) {
+		size_t k = 1;
+		while (k <= 4 && (i + k > n || utf8_length(s + i, k) != 1))
+			k++;
+		if (k <= 4) {
+			memcpy(buf + o, s + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(buf + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	json_object *j = json_object_new_string_len(buf, (int)o);
+	free(buf);
+	return j;
+}
+
 static json_object *error_body(const struct reply *rp, const char *path)
 {
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "error", json_object_new_string(rp->error));
+	json_object_object_add(o, "error", text_json(rp->error));
 	if (rp->timeout) {
 		json_object_object_add(o, "current", clock_to_json(&rp->current));
 		json_object_object_add(o, "expected", clock_to_json(&rp->expected));
 		return o;
 	}
-	json_object_object_add(o, "path", json_object_new_string(path ? path : ""));
+	json_object_object_add(o, "path", text_json(path ? path : ""));
 	if (rp->at[0])
-		json_object_object_add(o, "at", json_object_new_string(rp->at));
+		json_object_object_add(o, "at", text_json(rp->at));
 	if (rp->reason[0])
-		json_object_object_add(o, "reason", json_object_new_string(rp->reason));
+		json_object_object_add(o, "reason", text_json(rp->reason));
 	return o;
 }
 

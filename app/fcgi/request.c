@@ -66,13 +66,24 @@ static int read_query(struct req *rq, char *query, struct reply *rp)
 	return 0;
 }
 
+/* Without base_path (RunOrg served under a URL prefix such as /runorg), the same URI. */
+static const char *strip_base(const char *uri)
+{
+	size_t n = strlen(cf.base_path);
+	while (n > 0 && cf.base_path[n - 1] == '/')
+		n--;
+	if (n > 0 && !strncmp(uri, cf.base_path, n) && (uri[n] == '/' || uri[n] == '?' || !uri[n]))
+		return uri + n;
+	return uri;
+}
+
 /* The path and query come from REQUEST_URI (raw, so that we decode each
  * segment ourselves); servers that do not send it give SCRIPT_NAME + PATH_INFO. */
 static char *raw_uri(FCGX_Request *fr)
 {
 	const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
 	if (uri && *uri)
-		return strdup(uri);
+		return strdup(strip_base(uri));
 	const char *sn = FCGX_GetParam("SCRIPT_NAME", fr->envp), *pi = FCGX_GetParam("PATH_INFO", fr->envp),
 	           *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
 	size_t n = (sn ? strlen(sn) : 0) + (pi ? strlen(pi) : 0) + (qs ? strlen(qs) : 0) + 2;
@@ -119,15 +130,91 @@ int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp)
 	rq->uri = raw_uri(fr);
 	if (!rq->uri)
 		return reply_internal(rp, "out of memory");
-	char *q = strchr(rq->uri, '?');
-	if (q)
-		*q++ = 0;
-	int r = read_path(rq, rq->uri, rp);
-	if (!r && q)
-		r = read_query(rq, q, rp);
+	int r = request_parse_uri(rq, rq->uri, rp);
 	if (!r)
 		r = read_body(rq, fr, rp);
 	return r;
+}
+
+int request_parse_uri(struct req *rq, char *uri, struct reply *rp)
+{
+	char *q = strchr(uri, '?');
+	if (q)
+		*q++ = 0;
+	int r = read_path(rq, uri, rp);
+	if (!r && q)
+		r = read_query(rq, q, rp);
+	return r;
+}
+
+/* The value of the 4 hex digits at s, -1 if they are not 4 hex digits. */
+static long hex4(const char *s, size_t n)
+{
+	long v = 0;
+	for (size_t i = 0; i < 4; i++) {
+		int d = i < n ? hex(s[i]) : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/* True when a \u escape of the (valid JSON) text names half of a surrogate pair
+ * without the other half. json-c would turn it into U+FFFD, so a label would not
+ * be stored as sent; such text is not Unicode (RFC 7493 forbids it): refused. */
+static bool lone_surrogate(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] != 'u') {
+			i++; /* a two-character escape such as \\ or \" */
+			continue;
+		}
+		long v = hex4(s + i + 2, n - i - 2);
+		i += 5;
+		if (v >= 0xDC00 && v <= 0xDFFF)
+			return true;
+		if (v >= 0xD800 && v <= 0xDBFF) {
+			long w = i + 2 < n && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(s + i + 3, n - i - 3) : -1;
+			if (w < 0xDC00 || w > 0xDFFF)
+				return true;
+			i += 6;
+		}
+	}
+	return false;
+}
+
+int request_parse_json(struct req *rq, struct reply *rp)
+{
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return reply_internal(rp, "out of memory");
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	rq->json = json_tokener_parse_ex(tok, rq->body, (int)rq->body_len);
+	enum json_tokener_error e = json_tokener_get_error(tok);
+	size_t used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (e == json_tokener_success)
+		while (used < rq->body_len && strchr(" \t\r\n", rq->body[used]))
+			used++;
+	if (e != json_tokener_success || !rq->json || used != rq->body_len) {
+		if (rq->json)
+			json_object_put(rq->json);
+		rq->json = NULL;
+		return reply_invalid(rp, "body",
+		                     e == json_tokener_success ? "trailing characters"
+		                                               : json_tokener_error_desc(e),
+		                     "Invalid JSON body");
+	}
+	if (lone_surrogate(rq->body, rq->body_len)) {
+		json_object_put(rq->json);
+		rq->json = NULL;
+		return reply_invalid(rp, "body", "a \\u escape names half of a surrogate pair",
+		                     "Invalid JSON body");
+	}
+	return 0;
 }
 
 void request_free(struct req *rq)

@@ -44,12 +44,21 @@ struct req {
 	char contact[ID_LEN + 1]; /* contact the token belongs to ("" for a server administrator) */
 	char as[ID_LEN + 1];      /* as= contact, else the token's contact */
 	uint64_t received_us;
+	uint64_t wait_us; /* time spent waiting for a clock (at=, /sync), for the request log */
 };
 
 /* Reads method, path, query, token and body. Returns 0, or an error status
  * with the reply filled (404 for an undecodable path, 400 for a bad query, 413). */
 int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp);
 void request_free(struct req *rq);
+
+/* The pure parts of request_read, also driven by the fuzz targets (tests/fuzz):
+ * splits uri (modified in place; rq's segments and query point into it) into
+ * decoded path segments and query parameters: 0, 404 or 400. */
+int request_parse_uri(struct req *rq, char *uri, struct reply *rp);
+/* Parses rq->body (body_len bytes) as one strict JSON value of valid UTF-8,
+ * white space around it allowed, into rq->json: 0, or 400 "Invalid JSON body". */
+int request_parse_json(struct req *rq, struct reply *rp);
 
 /* Query parameter, or NULL. */
 const char *req_query(const struct req *rq, const char *key);

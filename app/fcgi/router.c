@@ -97,7 +97,7 @@ const char *route_param(const struct req *rq, const char *name)
 }
 
 /* Finds the route: 404 when no pattern matches, 405 with Allow when only the method differs. */
-static int route_find(struct req *rq, struct reply *rp)
+int router_find(struct req *rq, struct reply *rp)
 {
 	long best = -1, best_any = -1;
 	for (size_t i = 0; i < NROUTES; i++) {
@@ -136,7 +136,10 @@ static int wait_at(struct req *rq, struct reply *rp)
 	struct clock want;
 	if (clock_parse(at, strlen(at), &want))
 		return reply_invalid(rp, "at", "expected a clock such as [[2,87]]", "Invalid at parameter");
-	switch (watcher_wait(&want, &rp->current)) {
+	uint64_t started = db_now_us();
+	enum wait_result w = watcher_wait(&want, &rp->current);
+	rq->wait_us = db_now_us() - started;
+	switch (w) {
 	case WAIT_REACHED:
 		return 0;
 	case WAIT_NEVER:
@@ -157,25 +160,7 @@ static int parse_body(struct req *rq, struct reply *rp)
 {
 	if (!(rq->route->flags & R_BODY) || rq->body_len == 0)
 		return 0;
-	json_tokener *tok = json_tokener_new();
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	rq->json = json_tokener_parse_ex(tok, rq->body, (int)rq->body_len);
-	enum json_tokener_error e = json_tokener_get_error(tok);
-	size_t used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (e == json_tokener_success)
-		while (used < rq->body_len && strchr(" \t\r\n", rq->body[used]))
-			used++;
-	if (e != json_tokener_success || !rq->json || used != rq->body_len) {
-		if (rq->json)
-			json_object_put(rq->json);
-		rq->json = NULL;
-		return reply_invalid(rp, "body",
-		                     e == json_tokener_success ? "trailing characters"
-		                                               : json_tokener_error_desc(e),
-		                     "Invalid JSON body");
-	}
-	return 0;
+	return request_parse_json(rq, rp);
 }
 
 /* /db/{db} routes without a token: the database must exist. */
@@ -206,6 +191,23 @@ static int authenticate(struct req *rq, struct reply *rp)
 	return 0;
 }
 
+#define DB_DOWN_MESSAGE "The database is unavailable. Try again later."
+
+/* A 500 while MariaDB is down or read-only is no bug of ours: the client gets a
+ * 503 with Retry-After that says so, and may retry (README, "Failures"). A
+ * write answered this way may or may not have been queued. */
+static int unavailable(struct req *rq, struct reply *rp)
+{
+	switch (db_state(rq->m, rq->received_us)) {
+	case DB_DOWN:
+		return reply_error(rp, 503, DB_DOWN_MESSAGE);
+	case DB_READ_ONLY:
+		return reply_error(rp, 503, "The database is read-only: writes are refused for now. Try again later.");
+	default:
+		return 500;
+	}
+}
+
 /* The path of an unmatched request, for the error body. */
 static void request_path(const struct req *rq, char *buf, size_t size)
 {
@@ -223,8 +225,13 @@ void router_handle(FCGX_Request *fr)
 	struct reply rp = {0};
 	rq.received_us = db_now_us();
 	int st = request_read(&rq, fr, &rp);
+	if (st && rq.nseg) {
+		/* A bad body or Content-Length (413, 400): the error names the route template too. */
+		struct reply ignored = {0};
+		router_find(&rq, &ignored);
+	}
 	if (!st)
-		st = route_find(&rq, &rp);
+		st = router_find(&rq, &rp);
 	if (!st && (rq.route->flags & R_TEST) && !cf.test_mode)
 		st = reply_error(&rp, 403, "Test mode is disabled");
 	if (!st)
@@ -232,13 +239,15 @@ void router_handle(FCGX_Request *fr)
 	if (!st)
 		st = parse_body(&rq, &rp);
 	if (!st && !(rq.m = db_acquire()))
-		st = reply_internal(&rp, "no database connection");
+		st = reply_error(&rp, 503, DB_DOWN_MESSAGE);
 	if (!st && (rq.route->flags & R_DB) && (rq.route->flags & R_OPEN))
 		st = load_db(&rq, &rp);
 	if (!st)
 		st = authenticate(&rq, &rp);
 	if (!st)
 		st = rq.route->handler(&rq, &rp);
+	if (st == 500)
+		st = unavailable(&rq, &rp);
 	if (rq.m)
 		db_release(rq.m, mysql_errno(rq.m) && db_gone(rq.m));
 
@@ -248,7 +257,9 @@ void router_handle(FCGX_Request *fr)
 	else
 		request_path(&rq, path, sizeof path);
 	reply_send(fr->out, &rp, path);
-	log_debug("%s %s %d %.1fms", rq.method, path, rp.status, (db_now_us() - rq.received_us) / 1000.0);
+	/* The request log: the route template, never the token, the query or the body. */
+	log_info("%s %s %d wait=%.1fms total=%.1fms", rq.method, path, rp.status, rq.wait_us / 1000.0,
+	         (db_now_us() - rq.received_us) / 1000.0);
 	reply_free(&rp);
 	request_free(&rq);
 }

@@ -29,6 +29,10 @@ struct route {
  * wait on at=, authenticate, run the handler, reply. */
 void router_handle(FCGX_Request *fr);
 
+/* Finds the route of rq's method and segments (rq->route, rq->pattern): 0, 404,
+ * or 405 with the Allow header. Pure: the fuzz targets drive it (tests/fuzz). */
+int router_find(struct req *rq, struct reply *rp);
+
 /* Value of a placeholder of the matched route. */
 const char *route_param(const struct req *rq, const char *name);
 

@@ -23,12 +23,14 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "processor/appliers.h"
+#include "processor/heartbeat.h"
 #include "resources/common.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
 #define BATCH 100     /* commands read at once */
 #define BATCH_US 5000 /* a transaction stops taking commands after this long */
+#define RUN_BYTES (1 << 20)
 #define IDLE_MIN_US 200
 #define IDLE_MAX_US 10000
 
@@ -93,8 +95,14 @@ static int run_read(MYSQL *m, uint32_t stream, long long done, struct run *run, 
 	if (!*res)
 		return -1;
 	MYSQL_ROW row;
+	unsigned long *len;
+	size_t bytes = 0;
 	run->n = 0;
-	while ((row = mysql_fetch_row(*res)) && strtoull(row[0], NULL, 10) == (uint64_t)done + run->n + 1) {
+	/* Parsed payloads take several times their text: a run holds at most
+	 * RUN_BYTES of it (and always one command). */
+	while (bytes < RUN_BYTES && (row = mysql_fetch_row(*res)) && (len = mysql_fetch_lengths(*res)) &&
+	       strtoull(row[0], NULL, 10) == (uint64_t)done + run->n + 1) {
+		bytes += len[3];
 		run->pos[run->n] = strtoull(row[0], NULL, 10);
 		run->db[run->n] = row[1];
 		run->kind[run->n] = row[2];
@@ -187,7 +195,8 @@ static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 		db_rollback(m);
 		return -1;
 	}
-	log_debug("stream %u: applied %d commands up to %llu", stream, applied, (unsigned long long)last);
+	log_info("stream %u: applied %d commands up to %llu in %.1fms", stream, applied,
+	         (unsigned long long)last, (now_us() - started) / 1000.0);
 	return applied;
 }
 
@@ -213,6 +222,7 @@ static void *run_stream(void *arg)
 			if (got == 1) {
 				leased = true;
 				log_info("stream %u: lease taken", stream);
+				heartbeat_lease(m, stream);
 			} else if (got < 0) {
 				mysql_close(m);
 				m = NULL;
@@ -263,7 +273,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "-c") && i + 1 < argc)
 			conf = argv[++i];
-	if (config_load(conf))
+	if (config_load(conf) || log_set_file(cf.log_file))
 		return 1;
 	log_set_level(cf.log_level);
 	sigset_t sigs;
@@ -273,7 +283,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	MYSQL *m = connect_at_start();
-	if (!m || migrate_run(m)) {
+	if (!m || migrate_run(m) || heartbeat_start()) {
 		log_error("processor: cannot prepare the database");
 		return 1;
 	}

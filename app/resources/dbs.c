@@ -14,6 +14,7 @@
 #include "resources/common.h"
 #include "store/db.h"
 #include "store/queue.h"
+#include "store/status.h"
 
 int version_get(struct req *rq, struct reply *rp)
 {
@@ -40,29 +41,20 @@ static json_object *processor_info(MYSQL *m)
 	return o;
 }
 
+/* The per-stream and per-processor parts are store/status.c's, shared with runorgctl. */
 int status_get(struct req *rq, struct reply *rp)
 {
-	MYSQL_RES *res =
-	    db_query(rq->m, "SELECT s.stream, s.head, c.done FROM streams s JOIN clocks c USING (stream) "
-	                    "ORDER BY s.stream");
-	if (!res)
+	json_object *streams = status_streams(rq->m);
+	json_object *processors = streams ? status_processors(rq->m) : NULL;
+	if (!processors) {
+		json_object_put(streams);
 		return reply_internal(rp, "status");
-	json_object *streams = json_object_new_array();
-	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(res))) {
-		long long head = atoll(row[1]), done = atoll(row[2]);
-		json_object *s = json_object_new_object();
-		json_object_object_add(s, "stream", json_object_new_int64(atoll(row[0])));
-		json_object_object_add(s, "head", json_object_new_int64(head));
-		json_object_object_add(s, "done", json_object_new_int64(done));
-		json_object_object_add(s, "lag", json_object_new_int64(head - done));
-		json_object_array_add(streams, s);
 	}
-	mysql_free_result(res);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_string(RUNORG_VERSION));
 	json_object_object_add(o, "streams", streams);
 	json_object_object_add(o, "processor", processor_info(rq->m));
+	json_object_object_add(o, "processors", processors);
 	return reply_json(rp, 200, o);
 }
 
@@ -77,6 +69,23 @@ int test_auth(struct req *rq, struct reply *rp)
 	return reply_json(rp, 200, o);
 }
 
+uint64_t dbs_enqueue_create(MYSQL *m, const char *label, char id[ID_LEN + 1])
+{
+	char created[32];
+	id_next(id);
+	snprintf(created, sizeof created, "%s", time_text(time(NULL)));
+	/* Databases are spread over streams 2..streams+1 and keep theirs for life. */
+	uint32_t stream = 2 + (uint32_t)(db_now_us() / 1000 % (uint64_t)cf.streams);
+	json_object *cmd = json_object_new_object();
+	json_object_object_add(cmd, "id", json_object_new_string(id));
+	json_object_object_add(cmd, "label", json_object_new_string(label));
+	json_object_object_add(cmd, "stream", json_object_new_int64(stream));
+	json_object_object_add(cmd, "created", json_object_new_string(created));
+	uint64_t pos = queue_push(m, QUEUE_SERVER_STREAM, NULL, "db.create", json_text(cmd));
+	json_object_put(cmd);
+	return pos;
+}
+
 int db_create(struct req *rq, struct reply *rp)
 {
 	static const char *const fields[] = {"label", NULL};
@@ -86,19 +95,9 @@ int db_create(struct req *rq, struct reply *rp)
 		st = body_label(rq->json, "label", "body.label", true, &label, rp);
 	if (st)
 		return st;
-	char id[ID_LEN + 1], created[32];
-	id_next(id);
-	snprintf(created, sizeof created, "%s", time_text(time(NULL)));
-	/* Databases are spread over streams 2..streams+1 and keep theirs for life. */
-	uint32_t stream = 2 + (uint32_t)(rq->received_us / 1000 % (uint64_t)cf.streams);
-	json_object *cmd = json_object_new_object();
-	json_object_object_add(cmd, "id", json_object_new_string(id));
-	json_object_object_add(cmd, "label", json_object_new_string(label));
-	json_object_object_add(cmd, "stream", json_object_new_int64(stream));
-	json_object_object_add(cmd, "created", json_object_new_string(created));
+	char id[ID_LEN + 1];
+	uint64_t pos = dbs_enqueue_create(rq->m, label, id);
 	free(label);
-	uint64_t pos = queue_push(rq->m, QUEUE_SERVER_STREAM, NULL, "db.create", json_text(cmd));
-	json_object_put(cmd);
 	if (!pos)
 		return reply_internal(rp, "enqueue db.create");
 	json_object *o = json_object_new_object();
@@ -150,7 +149,9 @@ int db_sync(struct req *rq, struct reply *rp)
 	/* Nothing is read after this wait, so the connection goes back first. */
 	db_release(rq->m, false);
 	rq->m = NULL;
+	uint64_t started = db_now_us();
 	enum wait_result w = watcher_wait(&want, &rp->current);
+	rq->wait_us = db_now_us() - started;
 	if (w == WAIT_TIMEOUT) {
 		rp->timeout = true;
 		rp->expected = want;

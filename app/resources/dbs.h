@@ -4,7 +4,9 @@
 
 #include <json-c/json.h>
 #include <mysql.h>
+#include <stdint.h>
 
+#include "core/id.h"
 #include "fcgi/reply.h"
 #include "fcgi/request.h"
 
@@ -16,6 +18,11 @@ int test_auth(struct req *rq, struct reply *rp);
 int db_create(struct req *rq, struct reply *rp);
 int db_all(struct req *rq, struct reply *rp);
 int db_sync(struct req *rq, struct reply *rp);
+
+/* Queues the creation of a database with a clean label (command "db.create"
+ * on the server stream), as POST /db/create does: picks its id (into `id`)
+ * and its stream. Returns the position, durable once returned; 0 on error. */
+uint64_t dbs_enqueue_create(MYSQL *m, const char *label, char id[ID_LEN + 1]);
 
 /* Command "db.create" {"id","label","stream","created"}. */
 int dbs_apply_create(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);

@@ -4,6 +4,7 @@
 #include <errmsg.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,21 @@
 
 #include "core/config.h"
 #include "core/log.h"
+
+/* When this process last saw the server gone or refusing a write as read-only
+ * (microseconds, wall clock): a request that failed because another thread's
+ * statement failed (a group-commit leader's) learns why from here. */
+static _Atomic uint64_t last_down_us, last_read_only_us;
+
+static bool read_only_error(unsigned e);
+
+static void note_failure(MYSQL *m)
+{
+	if (!m || db_gone(m))
+		last_down_us = db_now_us();
+	else if (read_only_error(mysql_errno(m)))
+		last_read_only_us = db_now_us();
+}
 
 MYSQL *db_connect(void)
 {
@@ -23,6 +39,7 @@ MYSQL *db_connect(void)
 	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
 	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock, 0)) {
 		log_error("mysql connect: %s", mysql_error(m));
+		note_failure(NULL);
 		mysql_close(m);
 		return NULL;
 	}
@@ -138,8 +155,10 @@ static int sql_run(MYSQL *m, const char *fmt, va_list ap)
 	size_t len;
 	char *s = sql_format(m, fmt, ap, &len);
 	int r = mysql_real_query(m, s, len);
-	if (r)
+	if (r) {
 		log_error("mysql: %s (in: %.200s)", mysql_error(m), s);
+		note_failure(m);
+	}
 	free(s);
 	return r ? -1 : 0;
 }
@@ -211,6 +230,7 @@ int db_commit(MYSQL *m)
 {
 	if (mysql_commit(m)) {
 		log_error("mysql commit: %s", mysql_error(m));
+		note_failure(m);
 		return -1;
 	}
 	return 0;
@@ -261,19 +281,61 @@ MYSQL *db_acquire(void)
 	return m;
 }
 
+/* A broken connection usually means the server restarted: the idle ones are
+ * dead too, so they go with it, and the next requests connect afresh instead
+ * of each finding out on a stale connection. */
 void db_release(MYSQL *m, bool broken)
 {
 	if (!m)
 		return;
-	if (broken)
-		mysql_close(m);
+	MYSQL **stale = NULL;
+	int nstale = 0;
 	pthread_mutex_lock(&pool_lock);
-	if (broken)
-		pool_open--;
-	else
+	if (broken) {
+		stale = pool_idle;
+		nstale = pool_nidle;
+		pool_idle = calloc(cf.db_pool, sizeof *pool_idle);
+		pool_nidle = 0;
+		pool_open -= 1 + nstale;
+	} else {
 		pool_idle[pool_nidle++] = m;
-	pthread_cond_signal(&pool_free);
+	}
+	pthread_cond_broadcast(&pool_free);
 	pthread_mutex_unlock(&pool_lock);
+	if (broken) {
+		mysql_close(m);
+		for (int i = 0; i < nstale; i++)
+			mysql_close(stale[i]);
+		free(stale);
+	}
+}
+
+/* MariaDB's refusals of a write while the server is read-only. */
+static bool read_only_error(unsigned e)
+{
+	return e == 1290 /* ER_OPTION_PREVENTS_STATEMENT (--read-only) */ ||
+	       e == 1836 /* ER_READ_ONLY_MODE */ || e == 1792 /* read-only transaction */;
+}
+
+enum db_state db_state(MYSQL *m, uint64_t since_us)
+{
+	if (m && db_gone(m))
+		return DB_DOWN;
+	if (m && read_only_error(mysql_errno(m)))
+		return DB_READ_ONLY;
+	/* The error came from another connection (a group-commit leader's, say): if
+	 * this process saw the server gone or read-only meanwhile, that was it. */
+	if (last_down_us >= since_us)
+		return DB_DOWN;
+	if (last_read_only_us >= since_us)
+		return DB_READ_ONLY;
+	/* Else ask the server itself, on a connection of our own. */
+	MYSQL *probe = db_connect();
+	if (!probe)
+		return DB_DOWN;
+	long long ro = db_value(probe, "SELECT @@global.read_only OR @@global.innodb_read_only");
+	mysql_close(probe);
+	return ro < 0 ? DB_DOWN : ro > 0 ? DB_READ_ONLY : DB_UP;
 }
 
 uint64_t db_now_us(void)

@@ -49,6 +49,14 @@ bool db_gone(MYSQL *m);
 MYSQL *db_acquire(void);
 void db_release(MYSQL *m, bool broken);
 
+/* After a request (received at since_us) failed: whether the database is down
+ * (no connection, or the connection died), read-only (writes refused), or up
+ * (the failure was something else). Looks at m's last error (m may be NULL),
+ * then at what any thread of the process saw since since_us, then asks the
+ * server on a connection of its own. Only for error paths: it may connect. */
+enum db_state { DB_UP, DB_DOWN, DB_READ_ONLY };
+enum db_state db_state(MYSQL *m, uint64_t since_us);
+
 /* Microseconds since the epoch, wall clock. */
 uint64_t db_now_us(void);
 

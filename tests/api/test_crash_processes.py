@@ -51,7 +51,8 @@ def second_processor(log):
     run = os.path.join(var_dir(), "run")
     env = dict(os.environ, RUNORG_DB_SOCKET=os.path.join(run, "mysql.sock"), RUNORG_DB_USER="root",
                RUNORG_DB_NAME="runorg", RUNORG_SQL_DIR=os.path.join(repo_root(), "sql"))
-    return subprocess.Popen([os.path.join(repo_root(), "build", "runorg-processor"), "-c",
+    build = os.environ.get("RUNORG_BUILD") or os.path.join(repo_root(), "build")  # make test SANITIZE=1
+    return subprocess.Popen([os.path.join(build, "runorg-processor"), "-c",
                              os.path.join(repo_root(), "conf", "runorg.conf")],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
 

@@ -17,7 +17,8 @@ static const char *all_vars[] = {
     "RUNORG_THREADS",     "RUNORG_DB_POOL",         "RUNORG_MAX_BODY",    "RUNORG_POLL_MIN_US",
     "RUNORG_POLL_MAX_US", "RUNORG_SOCKET",          "RUNORG_DB_HOST",     "RUNORG_DB_PORT",
     "RUNORG_DB_SOCKET",   "RUNORG_DB_USER",         "RUNORG_DB_PASSWORD", "RUNORG_DB_NAME",
-    "RUNORG_SQL_DIR",     "RUNORG_PID_FILE",        "RUNORG_LOG_LEVEL",
+    "RUNORG_SQL_DIR",     "RUNORG_PID_FILE",        "RUNORG_LOG_LEVEL",   "RUNORG_LOG_FILE",
+    "RUNORG_CONF",        "RUNORG_BASE_PATH",
 };
 
 static char path[64];
@@ -76,11 +77,11 @@ static void assert_defaults(void)
 	assert_int_equal(cf.sync_timeout_ms, 5000);
 	assert_int_equal(cf.streams, 4);
 	assert_int_equal(cf.workers, 2);
-	assert_int_equal(cf.threads, 16);
+	assert_int_equal(cf.threads, 256);
 	assert_int_equal(cf.db_pool, 8);
 	assert_int_equal(cf.max_body, 1048576);
-	assert_int_equal(cf.poll_min_us, 1000);
-	assert_int_equal(cf.poll_max_us, 8000);
+	assert_int_equal(cf.poll_min_us, 250);
+	assert_int_equal(cf.poll_max_us, 1000);
 	assert_string_equal(cf.socket, "var/run/runorg.sock");
 	assert_string_equal(cf.db_host, "localhost");
 	assert_int_equal(cf.db_port, 3306);
@@ -91,6 +92,8 @@ static void assert_defaults(void)
 	assert_string_equal(cf.sql_dir, "sql");
 	assert_string_equal(cf.pid_file, "");
 	assert_string_equal(cf.log_level, "info");
+	assert_string_equal(cf.log_file, "");
+	assert_string_equal(cf.base_path, "");
 }
 
 static void test_defaults(void **state)
@@ -163,6 +166,24 @@ static void test_shipped_file(void **state)
 	assert_int_equal(load_capture(p, err, sizeof err), 0);
 	assert_string_equal(err, ""); /* no unknown key */
 	assert_defaults();
+}
+
+/* Without -c, RUNORG_CONF names the file (how mod_fcgid or systemd can point at it). */
+static void test_conf_from_env(void **state)
+{
+	(void)state;
+	write_file("workers = 7\nlog_file = /tmp/runorg.log\n");
+	setenv("RUNORG_CONF", path, 1);
+	assert_int_equal(config_load(NULL), 0);
+	assert_int_equal(cf.workers, 7);
+	assert_string_equal(cf.log_file, "/tmp/runorg.log");
+	/* An explicit path wins. */
+	char err[1024];
+	char other[80];
+	snprintf(other, sizeof other, "%s.none", path);
+	assert_int_equal(load_capture(other, err, sizeof err), 0);
+	assert_int_equal(cf.workers, 2);
+	unsetenv("RUNORG_CONF");
 }
 
 static void test_unknown_key(void **state)
@@ -278,6 +299,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shipped_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_conf_from_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_env_override, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_numbers, setup, teardown),

@@ -1,0 +1,295 @@
+/* main.c — runorgctl: the operator's command line, on the same configuration as the servers.
+ *
+ * It talks to MySQL directly, as the programs do, and reuses their code: a
+ * database is queued exactly as POST /db/create queues it (dbs.c), tokens are
+ * made and revoked by auth.c, the status is the one of GET /status
+ * (store/status.c), migrations are migrate.c's. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/label.h"
+#include "core/log.h"
+#include "fcgi/auth.h"
+#include "fcgi/reply.h"
+#include "resources/common.h"
+#include "resources/dbs.h"
+#include "store/db.h"
+#include "store/migrate.h"
+#include "store/node.h"
+#include "store/queue.h"
+#include "store/status.h"
+
+static const char usage[] =
+    "usage: runorgctl [-c runorg.conf] COMMAND\n"
+    "\n"
+    "  db create LABEL           queue a new database; prints {\"id\",\"at\"} as POST /db/create does\n"
+    "  db list                   databases: id, stream, created, label\n"
+    "  token admin               a new server-administrator token\n"
+    "  token contact DB CONTACT  a new token that acts as contact CONTACT of database DB\n"
+    "  token revoke [TOKEN]      delete a token (without TOKEN, or with -, it is read from stdin)\n"
+    "  status [--json]           per stream: head, applied, lag, failed commands, lease holder\n"
+    "                            and its heartbeat; then the processors\n"
+    "  clock                     the heads of all streams as a clock: at= for \"all queued so far\"\n"
+    "  failed [STREAM] [--limit N]  failed commands, newest first (default limit 20)\n"
+    "  migrate                   apply the schema files of sql_dir not applied yet\n"
+    "\n"
+    "Without -c, the file named by RUNORG_CONF is read; RUNORG_<KEY> variables\n"
+    "override its keys, as for runorg-fcgi and runorg-processor.\n";
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "runorgctl: %s\n", what);
+	return 1;
+}
+
+static int db_create_cmd(MYSQL *m, const char *text)
+{
+	char *label, err[128];
+	if (label_clean(text, strlen(text), &label, err, sizeof err))
+		return fail(err);
+	char id[ID_LEN + 1];
+	uint64_t pos = node_take(m) ? 0 : dbs_enqueue_create(m, label, id);
+	free(label);
+	if (!pos)
+		return fail("could not queue the database");
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "at", at_json(QUEUE_SERVER_STREAM, pos));
+	puts(json_text(o));
+	json_object_put(o);
+	return 0;
+}
+
+static int db_list_cmd(MYSQL *m)
+{
+	MYSQL_RES *res = db_query(m, "SELECT id, stream, DATE_FORMAT(created, '%%Y-%%m-%%dT%%H:%%i:%%sZ'), "
+	                             "label FROM dbs ORDER BY id");
+	if (!res)
+		return fail("could not list the databases");
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		printf("%s\t%s\t%s\t%s\n", row[0], row[1], row[2], row[3]);
+	mysql_free_result(res);
+	return 0;
+}
+
+static int token_new_cmd(MYSQL *m, const char *db, const char *contact)
+{
+	if (db) {
+		long long n =
+		    db_value(m, "SELECT COUNT(*) FROM contacts WHERE db = %Q AND id = %Q", db, contact);
+		if (n < 0)
+			return fail("could not look the contact up");
+		if (n == 0) {
+			fprintf(stderr,
+			        "runorgctl: database %s has no contact %s (if it was just imported, "
+			        "wait for its clock first)\n",
+			        db, contact);
+			return 1;
+		}
+	}
+	char token[AUTH_TOKEN_LEN + 1];
+	if (auth_token_new(m, db, contact, token))
+		return fail("could not create a token");
+	puts(token);
+	return 0;
+}
+
+/* The token comes from the argument or, better (it stays out of ps and the
+ * shell history), from the first line of stdin. */
+static int token_revoke_cmd(MYSQL *m, const char *arg)
+{
+	char line[256] = "";
+	if (!arg || !strcmp(arg, "-")) {
+		if (!fgets(line, sizeof line, stdin))
+			return fail("no token on stdin");
+		line[strcspn(line, "\r\n")] = 0;
+		arg = line;
+	}
+	int r = auth_token_revoke(m, arg);
+	if (r < 0)
+		return fail("could not revoke the token");
+	if (r == 0)
+		return fail("no such token");
+	puts("revoked");
+	return 0;
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static long long get_int(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static double get_double(json_object *o, const char *key)
+{
+	json_object *v;
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_double(v) : -1;
+}
+
+static void print_streams(json_object *streams)
+{
+	printf("%-7s %10s %10s %8s %9s %7s  %s\n", "stream", "head", "applied", "lag", "lag (s)", "failed",
+	       "lease holder (heartbeat)");
+	for (size_t i = 0; i < json_object_array_length(streams); i++) {
+		json_object *s = json_object_array_get_idx(streams, i), *lease;
+		char holder[300] = "none";
+		if (json_object_object_get_ex(s, "lease", &lease) && lease) {
+			const char *p = get_str(lease, "processor");
+			double age = get_double(lease, "heartbeat_age");
+			if (p && age >= 0)
+				snprintf(holder, sizeof holder, "%s (%.1f s ago)", p, age);
+			else
+				snprintf(holder, sizeof holder, "connection %lld (unrecorded)",
+				         get_int(lease, "connection"));
+		}
+		printf("%-7lld %10lld %10lld %8lld %9.3f %7lld  %s\n", get_int(s, "stream"),
+		       get_int(s, "head"), get_int(s, "applied"), get_int(s, "lag"),
+		       get_double(s, "lag_seconds"), get_int(s, "failed"), holder);
+	}
+}
+
+static void print_processors(json_object *processors)
+{
+	printf("\n%-40s %-21s %s\n", "processor", "started", "heartbeat");
+	if (json_object_array_length(processors) == 0)
+		puts("(none in the last day)");
+	for (size_t i = 0; i < json_object_array_length(processors); i++) {
+		json_object *p = json_object_array_get_idx(processors, i);
+		printf("%-40s %-21s %.1f s ago\n", get_str(p, "name"), get_str(p, "started"),
+		       get_double(p, "heartbeat_age"));
+	}
+}
+
+static int status_cmd(MYSQL *m, bool as_json)
+{
+	json_object *streams = status_streams(m);
+	json_object *processors = streams ? status_processors(m) : NULL;
+	if (!processors) {
+		json_object_put(streams);
+		return fail("could not read the status (is the schema migrated?)");
+	}
+	if (as_json) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "streams", streams);
+		json_object_object_add(o, "processors", processors);
+		puts(json_text(o));
+		json_object_put(o);
+		return 0;
+	}
+	print_streams(streams);
+	print_processors(processors);
+	json_object_put(streams);
+	json_object_put(processors);
+	return 0;
+}
+
+static int clock_cmd(MYSQL *m)
+{
+	struct clock heads, done;
+	if (queue_heads(m, &heads, &done))
+		return fail("could not read the heads");
+	json_object *c = clock_to_json(&heads);
+	puts(json_text(c));
+	json_object_put(c);
+	return 0;
+}
+
+static int failed_cmd(MYSQL *m, long stream, long limit)
+{
+	MYSQL_RES *res = db_query(m,
+	                          "SELECT stream, pos, IFNULL(db, '-'), kind, "
+	                          "DATE_FORMAT(created, '%%Y-%%m-%%d %%H:%%i:%%s'), IFNULL(reason, '') "
+	                          "FROM commands WHERE status = 2 AND (%lld = 0 OR stream = %lld) "
+	                          "ORDER BY created DESC, stream, pos DESC LIMIT %lld",
+	                          (long long)stream, (long long)stream, (long long)limit);
+	if (!res)
+		return fail("could not list the failed commands");
+	printf("%-7s %10s %-11s %-20s %-19s %s\n", "stream", "pos", "db", "kind", "queued", "reason");
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		printf("%-7s %10s %-11s %-20s %-19s %s\n", row[0], row[1], row[2], row[3], row[4], row[5]);
+	mysql_free_result(res);
+	return 0;
+}
+
+/* A whole positive number, or -1. */
+static long number(const char *s)
+{
+	char *end;
+	long v = s && *s ? strtol(s, &end, 10) : -1;
+	return v > 0 && !*end ? v : -1;
+}
+
+static int run(MYSQL *m, int argc, char **argv)
+{
+	const char *cmd = argv[0], *sub = argc > 1 ? argv[1] : "";
+	if (!strcmp(cmd, "db") && !strcmp(sub, "create") && argc == 3)
+		return db_create_cmd(m, argv[2]);
+	if (!strcmp(cmd, "db") && !strcmp(sub, "list") && argc == 2)
+		return db_list_cmd(m);
+	if (!strcmp(cmd, "token") && !strcmp(sub, "admin") && argc == 2)
+		return token_new_cmd(m, NULL, NULL);
+	if (!strcmp(cmd, "token") && !strcmp(sub, "contact") && argc == 4)
+		return token_new_cmd(m, argv[2], argv[3]);
+	if (!strcmp(cmd, "token") && !strcmp(sub, "revoke") && argc <= 3)
+		return token_revoke_cmd(m, argc == 3 ? argv[2] : NULL);
+	if (!strcmp(cmd, "status") && (argc == 1 || (argc == 2 && !strcmp(sub, "--json"))))
+		return status_cmd(m, argc == 2);
+	if (!strcmp(cmd, "clock") && argc == 1)
+		return clock_cmd(m);
+	if (!strcmp(cmd, "failed")) {
+		long stream = 0, limit = 20;
+		for (int i = 1; i < argc; i++) {
+			if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+				limit = number(argv[++i]);
+			else
+				stream = number(argv[i]);
+			if (stream < 0 || limit < 0) {
+				fputs(usage, stderr);
+				return 2;
+			}
+		}
+		return failed_cmd(m, stream, limit);
+	}
+	if (!strcmp(cmd, "migrate") && argc == 1) {
+		if (migrate_run(m))
+			return fail("migration failed (see above)");
+		puts("schema up to date");
+		return 0;
+	}
+	fputs(usage, stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NULL;
+	int i = 1;
+	if (i + 1 < argc && !strcmp(argv[i], "-c")) {
+		conf = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		fputs(usage, i >= argc ? stderr : stdout);
+		return i >= argc ? 2 : 0;
+	}
+	if (config_load(conf))
+		return 1;
+	log_set_level(cf.log_level); /* log_file is the servers': runorgctl speaks to its terminal */
+	MYSQL *m = db_connect();
+	if (!m)
+		return fail("cannot connect to MySQL (see above)");
+	int r = run(m, argc - i, argv + i);
+	mysql_close(m);
+	return r;
+}

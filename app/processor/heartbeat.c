@@ -1,0 +1,67 @@
+/* heartbeat.c — the processor's sign of life for operators: its row in `processors`, and who holds which
+ * lease.
+ *
+ * Nothing here decides anything: the named locks are the leases. These rows
+ * only tell an operator (GET /status, runorgctl status) which processor holds
+ * a stream and when it was last seen alive. All times are the database's
+ * UTC_TIMESTAMP, so that clocks of different hosts never get compared. */
+#include "processor/heartbeat.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "store/db.h"
+
+#define BEAT_US 1000000
+
+static char name[200], host[128]; /* "host:pid", set once before the thread starts */
+
+static void *beat(void *unused)
+{
+	(void)unused;
+	MYSQL *m = NULL;
+	for (bool first = true;; usleep(BEAT_US)) {
+		if (!m && !(m = db_connect()))
+			continue;
+		if (first &&
+		    db_exec(m, "DELETE FROM processors WHERE heartbeat < UTC_TIMESTAMP() - INTERVAL 1 DAY") >=
+		        0)
+			first = false;
+		if (db_exec(
+		        m,
+		        "INSERT INTO processors (name, host, pid, started, heartbeat) VALUES (%Q, %Q, %u, "
+		        "UTC_TIMESTAMP(), UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE heartbeat = "
+		        "UTC_TIMESTAMP(6)",
+		        name, host, (unsigned)getpid()) < 0 &&
+		    db_gone(m)) {
+			mysql_close(m);
+			m = NULL;
+		}
+	}
+	return NULL;
+}
+
+int heartbeat_start(void)
+{
+	if (gethostname(host, sizeof host))
+		snprintf(host, sizeof host, "unknown");
+	host[sizeof host - 1] = 0;
+	snprintf(name, sizeof name, "%s:%d", host, (int)getpid());
+	pthread_t t;
+	if (pthread_create(&t, NULL, beat, NULL))
+		return -1;
+	pthread_detach(t);
+	return 0;
+}
+
+void heartbeat_lease(MYSQL *m, uint32_t stream)
+{
+	if (db_exec(m,
+	            "INSERT INTO leases (stream, processor, conn, taken) VALUES (%u, %Q, CONNECTION_ID(), "
+	            "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE processor = VALUES(processor), conn = "
+	            "VALUES(conn), taken = VALUES(taken)",
+	            stream, name) < 0)
+		log_warn("stream %u: lease not recorded for /status", stream);
+}

@@ -1,0 +1,296 @@
+"""bench.py — the figures of `make bench`, each next to a baseline of the same run.
+
+B0 GET /version (no database), W one-contact imports accepted, R contact reads,
+S sync overshoot, A processor apply rates, P clock polling cost, memory, and
+500 concurrent waiters. See tests/bench/README.md for how to read them."""
+
+import http.client
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import threading
+import time
+import urllib.parse
+
+URL = os.environ["RUNORG_URL"]
+VAR = os.environ["RUNORG_VAR"]
+ROOT = os.environ["RUNORG_ROOT"]
+HOST, PORT = urllib.parse.urlparse(URL).hostname, urllib.parse.urlparse(URL).port
+SECONDS = int(os.environ.get("RUNORG_BENCH_SECONDS", "5"))
+rows = []
+
+
+def call(method, path, body=None, token=None, timeout=30):
+    c = http.client.HTTPConnection(HOST, PORT, timeout=timeout)
+    h = {"Content-Type": "application/json"}
+    if token:
+        h["Authorization"] = "RUNORG token=" + token
+    c.request(method, path, body=None if body is None else json.dumps(body), headers=h)
+    r = c.getresponse()
+    text = r.read()
+    c.close()
+    return r.status, (json.loads(text) if text else None)
+
+
+def enc(clock):
+    return urllib.parse.quote(json.dumps(clock, separators=(",", ":")))
+
+
+def pid(name):
+    with open(os.path.join(VAR, "run", name + ".pid")) as f:
+        return int(f.read().strip())
+
+
+def workers():
+    out = subprocess.run(["pgrep", "-P", str(pid("fcgi"))], stdout=subprocess.PIPE).stdout.decode()
+    return [int(p) for p in out.split()]
+
+
+def status():
+    return call("GET", "/status")[1]
+
+
+def lag():
+    return sum(s["lag"] for s in status()["streams"])
+
+
+def wait_drained(limit=120):
+    deadline = time.monotonic() + limit
+    while lag() > 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+class Paused:
+    """The processor stopped (SIGSTOP) for the block."""
+
+    def __enter__(self):
+        os.kill(pid("processor"), signal.SIGSTOP)
+
+    def __exit__(self, *exc):
+        os.kill(pid("processor"), signal.SIGCONT)
+
+
+def wrk(path, script=None, conns=32, seconds=SECONDS):
+    args = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run(args + [URL + path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode()
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = re.search(r"(\d+) requests in ([\d.]+)s", out)
+    if not m or not total:
+        return None, out
+    ok = int(total.group(1)) - (int(bad.group(1)) if bad else 0)
+    return ok / float(total.group(2)), out
+
+
+def lua(name, text):
+    path = os.path.join(ROOT, "var", "bench", name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def post_script(token, db):
+    return lua("post.lua", """
+wrk.method = "POST"
+wrk.headers["Authorization"] = "RUNORG token=%s"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+-- each thread gets its own prefix (a global of its Lua state), so no two
+-- requests of any run import the same e-mail
+local serial = 0
+setup = function(thread)
+  serial = serial + 1
+  thread:set("me", tostring(serial) .. "-" .. tostring(os.time()) .. "-" .. tostring(math.random(1, 1e9)))
+end
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/db/%s/contacts/import", nil, '[{"email":"w' .. me .. '-' .. n .. '@example.com"}]')
+end
+""" % (token, db))
+
+
+def add(name, value, unit, baseline="", ratio="", target=""):
+    rows.append((name, value, unit, baseline, ratio, target))
+
+
+def fmt(x, digits=0):
+    if x is None:
+        return "n/a"
+    return ("{:,.%df}" % digits).format(x)
+
+
+def setup():
+    token = call("POST", "/test/auth", {})[1]["token"]
+    st, r = call("POST", "/db/create", {"label": "bench"}, token)
+    call("GET", "/db/all?limit=0&at=" + enc(r["at"]), token=token)
+    db = r["id"]
+    st, r = call("POST", "/db/%s/contacts/import" % db,
+                 [{"email": "vnicollet@runorg.com", "fullname": "Victor Nicollet", "gender": "M"}], token)
+    call("GET", "/db/%s/sync?at=%s" % (db, enc(r["at"])), token=token)
+    return token, db, r["created"][0]
+
+
+def throughput(token, db, cid):
+    b0, _ = wrk("/version")
+    w, _ = wrk("/", post_script(token, db))
+    wait_drained()
+    r, _ = wrk("/db/%s/contacts/%s" % (db, cid), lua("get.lua", 'wrk.headers["Authorization"] = "RUNORG token=%s"\n' % token))
+    add("B0 GET /version", fmt(b0), "req/s", "", "", "baseline")
+    add("W POST /contacts/import (1 contact)", fmt(w), "202/s", fmt(b0), fmt(w / b0, 2) if w and b0 else "n/a", "W/B0 >= 0.5")
+    add("R GET /contacts/{cid}", fmt(r), "200/s", fmt(b0), fmt(r / b0, 2) if r and b0 else "n/a", "R/B0 >= 0.7")
+
+
+class Sql:
+    """One mariadb client kept open on the stack's socket, for reading clock rows."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(["mariadb", "--no-defaults", "-S", os.path.join(VAR, "run", "mysql.sock"), "-uroot",
+                                   "-n", "-B", "-N", "runorg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def row(self, q):
+        self.p.stdin.write((q + ";\n").encode())
+        self.p.stdin.flush()
+        return self.p.stdout.readline().decode().split()
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
+def overshoot(token, db, cid, n=300):
+    """Write, then at once a GET waiting on its clock; overshoot = time the client
+    has the 200 minus the processor's commit time of that position (clock row)."""
+    sql = Sql()
+    got, skipped = [], 0
+    conn_w = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    conn_r = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    h = {"Authorization": "RUNORG token=" + token, "Content-Type": "application/json"}
+    for i in range(n):
+        conn_w.request("POST", "/db/%s/contacts/import" % db, json.dumps([{"email": "s%d-%d@example.com" % (i, time.time_ns())}]), h)
+        r = conn_w.getresponse()
+        at = json.loads(r.read())["at"]
+        sent = time.time_ns() // 1000
+        conn_r.request("GET", "/db/%s/contacts/%s?at=%s" % (db, cid, enc(at)), headers=h)
+        resp = conn_r.getresponse()
+        resp.read()
+        recv = time.time_ns() // 1000
+        done, done_us = (int(x) for x in sql.row("SELECT done, done_us FROM clocks WHERE stream = %d" % at[0][0]))
+        if done != at[0][1] or done_us < sent or resp.status != 200:
+            skipped += 1  # applied before the GET was sent (it did not wait), or something else moved
+            continue
+        got.append((recv - done_us) / 1000.0)
+    sql.close()
+    if not got:
+        add("S sync overshoot", "n/a", "", "", "", "p50 <= 1 ms, p99 <= 5 ms")
+        return
+    got.sort()
+    p = lambda q: got[min(len(got) - 1, int(q * len(got)))]
+    add("S sync overshoot p50 / p99 / max", "%.2f / %.2f / %.2f" % (p(0.5), p(0.99), got[-1]), "ms",
+        "%d waits (%d did not wait)" % (len(got), skipped), "", "p50 <= 1 ms, p99 <= 5 ms")
+
+
+def apply_rates(token, db):
+    with Paused():
+        wrk("/", post_script(token, db), seconds=3)
+        queued = lag()
+        t = time.monotonic()
+    wait_drained()
+    small = queued / (time.monotonic() - t)
+    add("A apply, small commands (%d queued)" % queued, fmt(small), "commands/s", "", "", ">= 20,000/s")
+    body = [None] * 10
+    for k in range(10):
+        body[k] = [{"email": "bulk%d-%d-%d@example.com" % (k, i, time.time_ns()), "fullname": "Bulk %d %d" % (k, i)}
+                   for i in range(10000)]
+    with Paused():
+        for k in range(10):
+            st, r = call("POST", "/db/%s/contacts/import" % db, body[k], token, timeout=120)
+            assert st == 202, (st, r)
+        t = time.monotonic()
+    wait_drained()
+    bulk = 100000 / (time.monotonic() - t)
+    add("A apply, bulk import 100k contacts in 10 requests", fmt(bulk), "contacts/s", "", "", ">= 50,000/s")
+
+
+def com_select():
+    out = subprocess.run(["mariadb", "--no-defaults", "-S", os.path.join(VAR, "run", "mysql.sock"), "-uroot", "-B", "-N",
+                          "-e", "SHOW GLOBAL STATUS LIKE 'Com_select'"], stdout=subprocess.PIPE).stdout.decode()
+    return int(out.split()[1])
+
+
+def waiters(token, db, n=500, resume_after=None):
+    """n GETs waiting on a clock not yet reached; returns (statuses, queries/s per worker while waiting)."""
+    results = []
+    lock = threading.Lock()
+    with Paused():
+        st, r = call("POST", "/db/%s/contacts/import" % db, [{"email": "p%d@example.com" % time.time_ns()}], token)
+        at = r["at"]
+
+        def one():
+            try:
+                s, _ = call("GET", "/db/%s/contacts?limit=0&at=%s" % (db, enc(at)), token=token, timeout=60)
+            except Exception as e:  # noqa: BLE001 - counted as a wrong answer
+                s = repr(e)
+            with lock:
+                results.append(s)
+
+        threads = [threading.Thread(target=one) for _ in range(n)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)  # all registered
+        q0, t0 = com_select(), time.monotonic()
+        time.sleep(1.0)
+        qps = (com_select() - q0 - 1) / (time.monotonic() - t0) / max(1, len(workers()))
+        if resume_after is not None:
+            time.sleep(max(0, resume_after - 2.0))
+        else:
+            for t in threads:  # paused all along: every one meets its deadline
+                t.join()
+    for t in threads:
+        t.join()
+    return results, qps
+
+
+def polling_and_waiters(token, db):
+    res, qps = waiters(token, db, resume_after=2.5)
+    ok = sum(1 for s in res if s == 200)
+    poll_max_us = int(os.environ.get("RUNORG_POLL_MAX_US", "1000"))  # conf/runorg.conf default
+    add("P clock queries while 500 wait (processor paused)", fmt(qps, 1), "queries/s per worker",
+        "1 poll per tick = %s/s" % fmt(1e6 / poll_max_us), "", "<= 1 query per tick")
+    add("500 waiters, clock reached after 2.5 s", "%d / %d" % (ok, len(res)), "answered 200", "", "", "all 200")
+    res, _ = waiters(token, db)
+    late = sum(1 for s in res if s == 503)
+    add("500 waiters, clock not reached", "%d / %d" % (late, len(res)), "answered 503", "", "", "all 503 at deadline")
+
+
+def memory():
+    def hwm(p):
+        with open("/proc/%d/status" % p) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    ws = [hwm(p) for p in workers()]
+    add("Memory: peak RSS per worker (max of %d)" % len(ws), fmt(max(ws), 1), "MiB", "", "", "<= 32 MiB")
+    add("Memory: peak RSS of the processor", fmt(hwm(pid("processor")), 1), "MiB", "", "", "<= 64 MiB")
+
+
+def main():
+    token, db, cid = setup()
+    throughput(token, db, cid)
+    overshoot(token, db, cid)
+    apply_rates(token, db)
+    polling_and_waiters(token, db)
+    memory()
+    print("# make bench — %s, %d cores\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), os.cpu_count()))
+    print("| Figure | Value | Unit | Baseline (same run) | Ratio | Target |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print("| " + " | ".join(str(x) for x in r) + " |")
+
+
+if __name__ == "__main__":
+    main()

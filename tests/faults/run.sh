@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# run.sh — `make test-faults`: the fault scenarios (tests/faults/test_*.py), each
+# on a stack of its own that it breaks on purpose, then checks the invariants.
+# Prints the figures of each scenario, then exactly one line "N passed, N failed";
+# exits 1 if anything failed.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT" || exit 1
+PY=/usr/bin/python3
+
+if ! make -s all; then
+	echo "FAILED: build"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+out=$(mktemp -d /tmp/runorg-faults.XXXXXX)
+export RUNORG_FAULTS_REPORT=$out/report
+: >"$RUNORG_FAULTS_REPORT"
+timeout 900 "$PY" -m pytest -q -p no:cacheprovider -c tests/faults/pytest.ini tests/faults "$@" 2>&1 | tee "$out/pytest.out"
+rc=${PIPESTATUS[0]}
+summary=$(grep -E '[0-9]+ (passed|failed|errors?|skipped|deselected|no tests ran).* in [0-9.]+s' "$out/pytest.out" | tail -n 1)
+count() { echo "$summary" | grep -Eo "[0-9]+ $1" | awk '{ n += $1 } END { print n + 0 }'; }
+passed=$(count passed)
+failed=$(($(count failed) + $(count 'errors?')))
+if ((rc != 0 && failed == 0)); then
+	echo "FAILED: pytest exited with status $rc"
+	failed=1
+fi
+echo
+echo "== fault scenarios"
+cat "$RUNORG_FAULTS_REPORT"
+rm -rf "$out"
+echo "$passed passed, $failed failed"
+((failed == 0))
