@@ -63,7 +63,7 @@ static void set_defaults(void)
 	    .db_pool = 8,
 	    .max_body = 1048576,
 	    .poll_min_us = 250,
-	    .poll_max_us = 1000,
+	    .poll_max_us = 500,
 	    .socket = "var/run/runorg.sock",
 	    .base_path = "",
 	    .db_host = "localhost",

@@ -13,7 +13,7 @@ struct config {
 	int db_pool;           /* db_pool: MySQL connections per worker process (8) */
 	long max_body;         /* max_body: largest request body in bytes (1048576) */
 	int poll_min_us;       /* poll_min_us: clock watcher's first poll interval (250) */
-	int poll_max_us;       /* poll_max_us: clock watcher's poll interval cap (1000) */
+	int poll_max_us;       /* poll_max_us: clock watcher's poll interval cap (500) */
 	char socket[256];      /* socket: FastCGI unix socket path ("var/run/runorg.sock") */
 	char base_path[128];   /* base_path: URL prefix RunOrg is served under ("") */
 	char db_host[128];     /* db_host ("localhost") */

@@ -156,7 +156,9 @@ static int sql_run(MYSQL *m, const char *fmt, va_list ap)
 	char *s = sql_format(m, fmt, ap, &len);
 	int r = mysql_real_query(m, s, len);
 	if (r) {
-		log_error("mysql: %s (in: %.200s)", mysql_error(m), s);
+		/* The statement up to its first quoted value: request data (bodies) stays out of logs. */
+		int shown = (int)strcspn(s, "'");
+		log_error("mysql: %s (in: %.*s)", mysql_error(m), shown < 200 ? shown : 200, s);
 		note_failure(m);
 	}
 	free(s);

@@ -258,7 +258,7 @@ def waiters(token, db, n=500, resume_after=None):
 def polling_and_waiters(token, db):
     res, qps = waiters(token, db, resume_after=2.5)
     ok = sum(1 for s in res if s == 200)
-    poll_max_us = int(os.environ.get("RUNORG_POLL_MAX_US", "1000"))  # conf/runorg.conf default
+    poll_max_us = int(os.environ.get("RUNORG_POLL_MAX_US", "500"))  # conf/runorg.conf default
     add("P clock queries while 500 wait (processor paused)", fmt(qps, 1), "queries/s per worker",
         "1 poll per tick = %s/s" % fmt(1e6 / poll_max_us), "", "<= 1 query per tick")
     add("500 waiters, clock reached after 2.5 s", "%d / %d" % (ok, len(res)), "answered 200", "", "", "all 200")

@@ -81,7 +81,7 @@ static void assert_defaults(void)
 	assert_int_equal(cf.db_pool, 8);
 	assert_int_equal(cf.max_body, 1048576);
 	assert_int_equal(cf.poll_min_us, 250);
-	assert_int_equal(cf.poll_max_us, 1000);
+	assert_int_equal(cf.poll_max_us, 500);
 	assert_string_equal(cf.socket, "var/run/runorg.sock");
 	assert_string_equal(cf.db_host, "localhost");
 	assert_int_equal(cf.db_port, 3306);
