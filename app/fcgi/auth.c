@@ -4,6 +4,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,37 +92,82 @@ int auth_server_admin(struct req *rq, struct reply *rp)
 	return 0;
 }
 
-/* One query answers both "does the database exist" and "whose token is this". */
+/* Databases never move to another stream and are never removed, so each
+ * worker remembers the stream of the databases it has seen: a direct-mapped
+ * table, a slot per hash of the id, guarded by db_cache_lock. */
+#define DB_CACHE_SLOTS 4096
+static struct {
+	char id[ID_LEN + 1];
+	uint32_t stream;
+} db_cache[DB_CACHE_SLOTS];
+static pthread_mutex_t db_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned db_slot(const char *id)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % DB_CACHE_SLOTS;
+}
+
+int auth_db_stream(MYSQL *m, const char *db, uint32_t *stream)
+{
+	if (!id_valid(db))
+		return 0;
+	unsigned slot = db_slot(db);
+	pthread_mutex_lock(&db_cache_lock);
+	bool hit = !strcmp(db_cache[slot].id, db);
+	*stream = db_cache[slot].stream;
+	pthread_mutex_unlock(&db_cache_lock);
+	if (hit)
+		return 1;
+	long long s = db_value(m, "SELECT stream FROM dbs WHERE id = %Q", db);
+	if (s == -1)
+		return -1;
+	if (s < 0)
+		return 0; /* not (yet) created: not remembered */
+	*stream = (uint32_t)s;
+	pthread_mutex_lock(&db_cache_lock);
+	memcpy(db_cache[slot].id, db, ID_LEN + 1);
+	db_cache[slot].stream = *stream;
+	pthread_mutex_unlock(&db_cache_lock);
+	return 1;
+}
+
+bool auth_is_admin(struct req *rq)
+{
+	if (rq->server_admin || rq->admin_known)
+		return rq->server_admin || rq->admin;
+	long long n = db_value(rq->m, "SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin' AND contact = %Q",
+			       rq->db, rq->contact);
+	rq->admin = n > 0;
+	rq->admin_known = n >= 0;
+	return rq->admin;
+}
+
 int auth_database(struct req *rq, struct reply *rp)
 {
 	const char *db = req_param(rq, "db");
-	if (!id_valid(db))
+	int found = auth_db_stream(rq->m, db, &rq->stream);
+	if (found < 0)
+		return reply_internal(rp, "database lookup");
+	if (!found)
 		return reply_error(rp, 404, "Database %s does not exist", db);
-	char hex[65] = "";
-	if (token_well_formed(rq->token))
-		token_hash(rq->token, hex);
-	MYSQL_RES *res =
-	    db_query(rq->m,
-	             "SELECT d.stream, t.hash, t.db, t.contact, (SELECT COUNT(*) FROM group_members g "
-	             "WHERE g.db = d.id AND g.grp = 'admin' AND g.contact = t.contact) "
-	             "FROM dbs d LEFT JOIN tokens t ON t.hash = %Q WHERE d.id = %Q",
-	             hex, db);
+	snprintf(rq->db, sizeof rq->db, "%s", db);
+	if (!token_well_formed(rq->token))
+		return reply_error(rp, 401, "Token is not valid for database %s", db);
+	char hex[65];
+	token_hash(rq->token, hex);
+	MYSQL_RES *res = db_query(rq->m, "SELECT hash, db, contact FROM tokens WHERE hash = %Q", hex);
 	if (!res)
-		return reply_internal(rp, "database and token lookup");
+		return reply_internal(rp, "token lookup");
 	MYSQL_ROW row = mysql_fetch_row(res);
 	int r = 0;
-	if (!row) {
-		r = reply_error(rp, 404, "Database %s does not exist", db);
+	if (!row || !hash_matches(row[0], hex) || (row[1] && strcmp(row[1], db))) {
+		r = reply_error(rp, 401, "Token is not valid for database %s", db);
 	} else {
-		snprintf(rq->db, sizeof rq->db, "%s", db);
-		rq->stream = (uint32_t)strtoul(row[0], NULL, 10);
-		if (!hex[0] || !hash_matches(row[1], hex) || (row[2] && strcmp(row[2], db))) {
-			r = reply_error(rp, 401, "Token is not valid for database %s", db);
-		} else {
-			rq->server_admin = row[2] == NULL;
-			snprintf(rq->contact, sizeof rq->contact, "%s", row[3] ? row[3] : "");
-			rq->admin = rq->server_admin || (row[4] && atoi(row[4]) > 0);
-		}
+		rq->server_admin = row[1] == NULL;
+		snprintf(rq->contact, sizeof rq->contact, "%s", row[2] ? row[2] : "");
 	}
 	mysql_free_result(res);
 	if (r)

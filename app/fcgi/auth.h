@@ -23,7 +23,14 @@ int auth_server_admin(struct req *rq, struct reply *rp);
 /* For /db/{db} routes: 404 unless the database exists (fills rq->db and
  * rq->stream), then 401 unless the token is valid for it (a contact token of
  * that database or a server-administrator token) and as= (if given) is
- * allowed. Fills rq->contact, rq->as, rq->server_admin and rq->admin. */
+ * allowed. Fills rq->contact, rq->as and rq->server_admin. */
 int auth_database(struct req *rq, struct reply *rp);
+
+/* The stream of a database: 1 (found), 0 (no such database), -1 (MySQL failed). */
+int auth_db_stream(MYSQL *m, const char *db, uint32_t *stream);
+
+/* Server administrator, or member of the database's group admin (asked of
+ * MySQL the first time a request needs it). */
+bool auth_is_admin(struct req *rq);
 
 #endif

@@ -39,7 +39,7 @@ struct req {
 	/* Filled by the router for /db/{db} routes. */
 	char db[ID_LEN + 1];
 	uint32_t stream;
-	bool admin;               /* server administrator, or member of the database's admin group */
+	bool admin, admin_known;  /* member of the database's admin group: see auth_is_admin() */
 	bool server_admin;        /* server administrator token */
 	char contact[ID_LEN + 1]; /* contact the token belongs to ("" for a server administrator) */
 	char as[ID_LEN + 1];      /* as= contact, else the token's contact */

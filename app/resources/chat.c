@@ -18,6 +18,7 @@
 
 #include "core/id.h"
 #include "core/label.h"
+#include "fcgi/auth.h"
 #include "resources/common.h"
 #include "resources/contacts.h"
 #include "resources/groups.h"
@@ -583,7 +584,7 @@ int chat_post(struct req *rq, struct reply *rp)
 		author = json_object_is_type(a, json_type_string) ? json_object_get_string(a) : NULL;
 		if (!author || !id_valid(author))
 			return reply_invalid(rp, "body.author", "expected a contact id", "Invalid author");
-		if (strcmp(author, rq->as) && !rq->admin)
+		if (strcmp(author, rq->as) && !auth_is_admin(rq))
 			return reply_error(rp, 403, "Only administrators may post as another contact");
 	} else if (!author[0]) {
 		return reply_invalid(rp, "body.author",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/id.h"
+#include "fcgi/auth.h"
 #include "resources/common.h"
 #include "resources/contacts.h"
 #include "store/db.h"
@@ -46,9 +47,9 @@ static int group_found(struct req *rq, struct reply *rp, const char **id)
 	return 0;
 }
 
-static int need_admin(const struct req *rq, struct reply *rp)
+static int need_admin(struct req *rq, struct reply *rp)
 {
-	if (rq->admin)
+	if (auth_is_admin(rq))
 		return 0;
 	return reply_error(rp, 403, "Only members of group admin may change groups");
 }
