@@ -30,7 +30,7 @@ BUILD=${RUNORG_BUILD:-$ROOT/build} # make test SANITIZE=1: build/sanitize
 # Sanitizer reports (make test SANITIZE=1) go to files, counted at the end: a
 # worker that dies of one is replaced by the master, so a failing request alone
 # would not show it.
-export ASAN_OPTIONS=log_path=$RUNORG_VAR/sanitizer:detect_leaks=0:abort_on_error=1
+export ASAN_OPTIONS=log_path=$RUNORG_VAR/sanitizer:detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=log_path=$RUNORG_VAR/sanitizer:print_stacktrace=1:halt_on_error=1
 
 # Stops the stack; removes the var dir, or keeps it (for its logs) after a failure.

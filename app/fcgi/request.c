@@ -177,7 +177,8 @@ static bool lone_surrogate(const char *s, size_t n)
 		if (v >= 0xDC00 && v <= 0xDFFF)
 			return true;
 		if (v >= 0xD800 && v <= 0xDBFF) {
-			long w = i + 2 < n && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(s + i + 3, n - i - 3) : -1;
+			long w = i + 2 < n && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(s + i + 3, n - i - 3)
+			                                                          : -1;
 			if (w < 0xDC00 || w > 0xDFFF)
 				return true;
 			i += 6;

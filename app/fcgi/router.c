@@ -167,15 +167,12 @@ static int parse_body(struct req *rq, struct reply *rp)
 static int load_db(struct req *rq, struct reply *rp)
 {
 	const char *db = req_param(rq, "db");
-	if (!id_valid(db))
-		return reply_error(rp, 404, "Database %s does not exist", db);
-	long long stream = db_value(rq->m, "SELECT stream FROM dbs WHERE id = %Q", db);
-	if (stream == -1)
+	int found = auth_db_stream(rq->m, db, &rq->stream);
+	if (found < 0)
 		return reply_internal(rp, "database lookup");
-	if (stream < 0)
+	if (!found)
 		return reply_error(rp, 404, "Database %s does not exist", db);
 	snprintf(rq->db, sizeof rq->db, "%s", db);
-	rq->stream = (uint32_t)stream;
 	return 0;
 }
 
@@ -202,7 +199,8 @@ static int unavailable(struct req *rq, struct reply *rp)
 	case DB_DOWN:
 		return reply_error(rp, 503, DB_DOWN_MESSAGE);
 	case DB_READ_ONLY:
-		return reply_error(rp, 503, "The database is read-only: writes are refused for now. Try again later.");
+		return reply_error(rp, 503,
+		                   "The database is read-only: writes are refused for now. Try again later.");
 	default:
 		return 500;
 	}

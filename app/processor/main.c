@@ -36,11 +36,25 @@
 
 static atomic_int stopping; /* set by main on SIGTERM, read by every stream thread */
 
-/* MySQL errors worth retrying rather than recording the command as failed. */
+/* Whether a MySQL error may go away by itself. Only errors about the data of
+ * the command itself make it fail for good (recorded, clock advanced); any
+ * other (server gone, lock waits, deadlocks, disk or table full, read-only,
+ * out of memory, ...) is retried, so that a command that got a 202 is never
+ * lost to a passing fault. */
 static bool transient(MYSQL *m)
 {
-	unsigned e = mysql_errno(m);
-	return db_gone(m) || e == 1205 /* lock wait timeout */ || e == 1213 /* deadlock */;
+	switch (mysql_errno(m)) {
+	case 0:    /* an applier's own error, not MySQL's: it would fail again */
+	case 1048: /* column cannot be null */
+	case 1062: /* duplicate key */
+	case 1264: /* out of range value */
+	case 1366: /* incorrect string value */
+	case 1406: /* data too long */
+	case 1452: /* foreign key */
+		return false;
+	default:
+		return true;
+	}
 }
 
 /* Applies one command in the open transaction. Careful: behind a savepoint, so

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import create_db, enc, get, call, import_contacts, post, repo_root, unique, var_dir
+from conftest import create_db, enc, get, call, post, repo_root, unique, var_dir
 
 ROUTE_RE = re.compile(r'^\s*\{"(GET|POST|DELETE|PUT|PATCH)",\s*"([^"]+)",\s*(\w+),\s*([^}]+)\}', re.M)
 

@@ -22,7 +22,7 @@ import urllib.parse
 import pytest
 
 from conftest import (
-    base_url, call, create_db, enc, get, import_contacts, is_clock, post, unique,
+    base_url, call, create_db, enc, get, import_contacts, post, unique,
 )
 
 MAX_BODY = 1048576  # conf/runorg.conf max_body

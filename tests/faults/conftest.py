@@ -17,9 +17,6 @@ Each scenario appends one line of figures to $RUNORG_FAULTS_REPORT.
 import importlib.util
 import json
 import os
-import random
-import re
-import signal
 import socket
 import subprocess
 import sys

@@ -13,7 +13,7 @@ import threading
 import time
 
 from conftest import (
-    api, check_invariants, children, mixed_op, pid_alive, report, setup_dbs, statuses, wait_until, Load,
+    check_invariants, children, mixed_op, pid_alive, report, setup_dbs, statuses, wait_until, Load,
 )
 
 DOWN = 3.0  # seconds MariaDB stays down

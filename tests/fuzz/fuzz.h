@@ -15,7 +15,7 @@
 #define FUZZ_CHECK(cond)                                                                                     \
 	do {                                                                                                 \
 		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: property does not hold: %s\n", __FILE__, __LINE__, #cond);  \
+			fprintf(stderr, "%s:%d: property does not hold: %s\n", __FILE__, __LINE__, #cond);   \
 			abort();                                                                             \
 		}                                                                                            \
 	} while (0)

@@ -57,7 +57,7 @@ int fuzz_clock(const uint8_t *data, size_t size)
 			}
 		} else {
 			FUZZ_CHECK(a.n + b.n > CLOCK_MAX); /* only a merge that does not fit may fail */
-			FUZZ_CHECK(m.n == a.n);           /* and then leaves its target alone */
+			FUZZ_CHECK(m.n == a.n);            /* and then leaves its target alone */
 		}
 		/* clock_set never breaks the invariant either. */
 		struct clock s = a;

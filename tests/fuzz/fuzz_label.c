@@ -12,7 +12,8 @@
 
 static int is_trim_space(const char *s, size_t n, bool at_end)
 {
-	static const char *const spaces[] = {" ", "\t", "\n", "\v", "\f", "\r", "\xC2\xA0", "\xE3\x80\x80", NULL};
+	static const char *const spaces[] = {" ",  "\t",       "\n",           "\v", "\f",
+	                                     "\r", "\xC2\xA0", "\xE3\x80\x80", NULL};
 	for (int i = 0; spaces[i]; i++) {
 		size_t k = strlen(spaces[i]);
 		if (n >= k && !memcmp(at_end ? s + n - k : s, spaces[i], k))

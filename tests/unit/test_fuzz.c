@@ -3,8 +3,8 @@
  * in tests/fuzz/regressions/<target>/, stays a test in every `make test`. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +27,8 @@ static char current[512];
 static void crashed(int sig)
 {
 	static const char msg[] = "test_fuzz: crashed on ";
-	if (write(1, msg, sizeof msg - 1) < 0 || write(1, current, strlen(current)) < 0 || write(1, "\n", 1) < 0) {
+	if (write(1, msg, sizeof msg - 1) < 0 || write(1, current, strlen(current)) < 0 ||
+	    write(1, "\n", 1) < 0) {
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
