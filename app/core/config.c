@@ -60,7 +60,7 @@ static void set_defaults(void)
 	    .streams = 4,
 	    .workers = 2,
 	    .threads = 256,
-	    .db_pool = 8,
+	    .db_pool = 32,
 	    .max_body = 1048576,
 	    .poll_min_us = 250,
 	    .poll_max_us = 500,

@@ -10,7 +10,7 @@ struct config {
 	int streams;           /* streams: number of database streams, 2..streams+1 (4) */
 	int workers;           /* workers: FastCGI worker processes (2) */
 	int threads;           /* threads: request threads per worker (256) */
-	int db_pool;           /* db_pool: MySQL connections per worker process (8) */
+	int db_pool;           /* db_pool: MySQL connections per worker process (32) */
 	long max_body;         /* max_body: largest request body in bytes (1048576) */
 	int poll_min_us;       /* poll_min_us: clock watcher's first poll interval (250) */
 	int poll_max_us;       /* poll_max_us: clock watcher's poll interval cap (500) */

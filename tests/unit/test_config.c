@@ -78,7 +78,7 @@ static void assert_defaults(void)
 	assert_int_equal(cf.streams, 4);
 	assert_int_equal(cf.workers, 2);
 	assert_int_equal(cf.threads, 256);
-	assert_int_equal(cf.db_pool, 8);
+	assert_int_equal(cf.db_pool, 32);
 	assert_int_equal(cf.max_body, 1048576);
 	assert_int_equal(cf.poll_min_us, 250);
 	assert_int_equal(cf.poll_max_us, 500);
