@@ -248,6 +248,12 @@ int req_count(const struct req *rq, const char *key, long dflt, long max, long *
 	return 0;
 }
 
+int req_page(const struct req *rq, long dflt, long max, long *limit, long *offset, struct reply *rp)
+{
+	int st = req_count(rq, "limit", dflt, max, limit, rp);
+	return st ? st : req_count(rq, "offset", 0, 1L << 40, offset, rp);
+}
+
 const char *req_param(const struct req *rq, const char *name)
 {
 	return route_param(rq, name);

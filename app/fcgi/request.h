@@ -66,6 +66,10 @@ const char *req_query(const struct req *rq, const char *key);
 /* Non-negative integer query parameter (dflt when absent). Returns 0, or 400 with the reply filled. */
 int req_count(const struct req *rq, const char *key, long dflt, long max, long *out, struct reply *rp);
 
+/* limit (dflt when absent, at most max) and offset (0 when absent) of a list.
+ * Returns 0, or 400 with the reply filled. */
+int req_page(const struct req *rq, long dflt, long max, long *limit, long *offset, struct reply *rp);
+
 /* Value of the route's placeholder with this name ("db", "cid", ...). */
 const char *req_param(const struct req *rq, const char *name);
 

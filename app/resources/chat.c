@@ -109,33 +109,13 @@ static void id_add(json_object *out, json_object *seen, const char *id)
  * NULL when the database fails. */
 static json_object *contact_shorts(MYSQL *m, const char *db, json_object *ids)
 {
-	json_object *out = json_object_new_array();
 	size_t n = json_object_array_length(ids);
-	if (n == 0)
-		return out;
-	const char **v = malloc(n * sizeof *v);
+	const char **v = malloc((n ? n : 1) * sizeof *v);
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_object_get_string(json_object_array_get_idx(ids, i));
-	char *in = db_quote_list(m, v, (int)n);
-	MYSQL_RES *res =
-	    db_query(m, "SELECT id, name, gender, pic FROM contacts WHERE db = %Q AND id IN %s", db, in);
-	free(in);
-	if (!res) {
-		free(v);
-		json_object_put(out);
-		return NULL;
-	}
-	json_object *by_id = json_object_new_object();
-	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(res)))
-		json_object_object_add(by_id, row[0], contact_short(row));
-	mysql_free_result(res);
-	for (size_t i = 0; i < n; i++) {
-		json_object *c;
-		if (json_object_object_get_ex(by_id, v[i], &c))
-			json_object_array_add(out, json_object_get(c));
-	}
-	json_object_put(by_id);
+	json_object *out =
+	    rows_in_order(m, "SELECT id, name, gender, pic FROM contacts WHERE db = %Q AND id IN %s", db, v,
+	                  (int)n, contact_short);
 	free(v);
 	return out;
 }
@@ -215,9 +195,7 @@ int chat_as(struct req *rq, struct reply *rp)
 {
 	const char *cid = req_param(rq, "cid");
 	long limit, offset;
-	int st = req_count(rq, "limit", 100, 1000, &limit, rp);
-	if (!st)
-		st = req_count(rq, "offset", 0, 1L << 40, &offset, rp);
+	int st = req_page(rq, 100, 1000, &limit, &offset, rp);
 	if (st)
 		return st;
 	MYSQL_RES *res = db_query(
@@ -245,9 +223,7 @@ int chat_items(struct req *rq, struct reply *rp)
 {
 	const char *id = req_param(rq, "id");
 	long limit, offset;
-	int st = req_count(rq, "limit", 1000, 1000, &limit, rp);
-	if (!st)
-		st = req_count(rq, "offset", 0, 1L << 40, &offset, rp);
+	int st = req_page(rq, 1000, 1000, &limit, &offset, rp);
 	if (st)
 		return st;
 	long long count =

@@ -2,10 +2,12 @@
 #include "resources/common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/label.h"
+#include "store/db.h"
 
 int body_object(struct req *rq, struct reply *rp, const char *const *fields)
 {
@@ -68,6 +70,33 @@ int reply_list(struct reply *rp, const char *key, json_object *list, long long c
 	json_object_object_add(o, key, list);
 	json_object_object_add(o, "count", json_object_new_int64(count));
 	return reply_json(rp, 200, o);
+}
+
+json_object *rows_in_order(MYSQL *m, const char *select_sql, const char *db, const char *const *ids, int n,
+                           json_object *(*make)(MYSQL_ROW row))
+{
+	json_object *out = json_object_new_array();
+	if (n == 0)
+		return out;
+	char *in = db_quote_list(m, ids, n);
+	MYSQL_RES *res = db_query(m, select_sql, db, in);
+	free(in);
+	if (!res) {
+		json_object_put(out);
+		return NULL;
+	}
+	json_object *by_id = json_object_new_object();
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		json_object_object_add(by_id, row[0], make(row));
+	mysql_free_result(res);
+	for (int i = 0; i < n; i++) {
+		json_object *o;
+		if (json_object_object_get_ex(by_id, ids[i], &o))
+			json_object_array_add(out, json_object_get(o));
+	}
+	json_object_put(by_id);
+	return out;
 }
 
 const char *time_text(long long t)

@@ -3,6 +3,7 @@
 #define RUNORG_COMMON_H
 
 #include <json-c/json.h>
+#include <mysql.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,6 +34,13 @@ json_object *at_json(uint32_t stream, uint64_t pos);
 
 /* 200 {"<key>": list, "count": count} */
 int reply_list(struct reply *rp, const char *key, json_object *list, long long count);
+
+/* Runs `select_sql`, a db_query format with %Q for the database and %s for
+ * the list of ids ("... WHERE db = %Q AND id IN %s", first column the id),
+ * and returns make(row) for each of the n ids that has a row, in the order of
+ * ids (rows come back in any order). NULL when the database fails. */
+json_object *rows_in_order(MYSQL *m, const char *select_sql, const char *db, const char *const *ids, int n,
+                           json_object *(*make)(MYSQL_ROW row));
 
 /* "2013-10-08T21:42:00Z" for a Unix time, in a thread-local buffer. */
 const char *time_text(long long t);

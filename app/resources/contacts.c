@@ -222,9 +222,7 @@ int contact_get(struct req *rq, struct reply *rp)
 int contacts_list(struct req *rq, struct reply *rp)
 {
 	long limit, offset;
-	int st = req_count(rq, "limit", 1000, 10000, &limit, rp);
-	if (!st)
-		st = req_count(rq, "offset", 0, 1L << 40, &offset, rp);
+	int st = req_page(rq, 1000, 10000, &limit, &offset, rp);
 	if (st)
 		return st;
 	long long count = db_value(rq->m, "SELECT COUNT(*) FROM contacts WHERE db = %Q", rq->db);

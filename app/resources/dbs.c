@@ -109,9 +109,7 @@ int db_create(struct req *rq, struct reply *rp)
 int db_all(struct req *rq, struct reply *rp)
 {
 	long limit, offset;
-	int st = req_count(rq, "limit", 100, 10000, &limit, rp);
-	if (!st)
-		st = req_count(rq, "offset", 0, 1L << 40, &offset, rp);
+	int st = req_page(rq, 100, 10000, &limit, &offset, rp);
 	if (st)
 		return st;
 	long long count = db_value(rq->m, "SELECT COUNT(*) FROM dbs");

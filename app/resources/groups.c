@@ -272,9 +272,7 @@ int group_info(struct req *rq, struct reply *rp)
 int group_members(struct req *rq, struct reply *rp)
 {
 	long limit, offset;
-	int st = req_count(rq, "limit", 1000, 10000, &limit, rp);
-	if (!st)
-		st = req_count(rq, "offset", 0, 1L << 40, &offset, rp);
+	int st = req_page(rq, 1000, 10000, &limit, &offset, rp);
 	if (st)
 		return st;
 	const char *id = req_param(rq, "id");
@@ -306,7 +304,6 @@ int group_members(struct req *rq, struct reply *rp)
 
 json_object *group_info_list(MYSQL *m, const char *db, json_object *ids)
 {
-	json_object *out = json_object_new_array();
 	size_t n = ids && json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
 	const char **v = malloc((n ? n : 1) * sizeof *v);
 	int k = 0;
@@ -315,31 +312,8 @@ json_object *group_info_list(MYSQL *m, const char *db, json_object *ids)
 		if (json_object_is_type(s, json_type_string) && group_id_valid(json_object_get_string(s)))
 			v[k++] = json_object_get_string(s);
 	}
-	if (k == 0) {
-		free(v);
-		return out;
-	}
-	char *in = db_quote_list(m, v, k);
-	MYSQL_RES *res =
-	    db_query(m, "SELECT id, label, count FROM `groups` WHERE db = %Q AND id IN %s", db, in);
-	free(in);
-	if (!res) {
-		free(v);
-		json_object_put(out);
-		return NULL;
-	}
-	/* Rows come in any order: keep them by id, then emit in the order asked. */
-	json_object *by_id = json_object_new_object();
-	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(res)))
-		json_object_object_add(by_id, row[0], group_info_json(row));
-	mysql_free_result(res);
-	for (int i = 0; i < k; i++) {
-		json_object *g;
-		if (json_object_object_get_ex(by_id, v[i], &g))
-			json_object_array_add(out, json_object_get(g));
-	}
-	json_object_put(by_id);
+	json_object *out = rows_in_order(
+	    m, "SELECT id, label, count FROM `groups` WHERE db = %Q AND id IN %s", db, v, k, group_info_json);
 	free(v);
 	return out;
 }
