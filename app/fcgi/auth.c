@@ -138,14 +138,15 @@ bool auth_is_admin(struct req *rq)
 {
 	if (rq->server_admin || rq->admin_known)
 		return rq->server_admin || rq->admin;
-	long long n = db_value(rq->m, "SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin' AND contact = %Q",
-			       rq->db, rq->contact);
+	long long n = db_value(
+	    rq->m, "SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin' AND contact = %Q",
+	    rq->db, rq->contact);
 	rq->admin = n > 0;
 	rq->admin_known = n >= 0;
 	return rq->admin;
 }
 
-int auth_database(struct req *rq, struct reply *rp)
+int auth_load_database(struct req *rq, struct reply *rp)
 {
 	const char *db = req_param(rq, "db");
 	int found = auth_db_stream(rq->m, db, &rq->stream);
@@ -154,6 +155,15 @@ int auth_database(struct req *rq, struct reply *rp)
 	if (!found)
 		return reply_error(rp, 404, "Database %s does not exist", db);
 	snprintf(rq->db, sizeof rq->db, "%s", db);
+	return 0;
+}
+
+int auth_database(struct req *rq, struct reply *rp)
+{
+	int st = auth_load_database(rq, rp);
+	if (st)
+		return st;
+	const char *db = rq->db;
 	if (!token_well_formed(rq->token))
 		return reply_error(rp, 401, "Token is not valid for database %s", db);
 	char hex[65];

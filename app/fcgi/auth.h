@@ -20,6 +20,9 @@ int auth_token_revoke(MYSQL *m, const char *token);
 /* 401 unless the request carries a server-administrator token. */
 int auth_server_admin(struct req *rq, struct reply *rp);
 
+/* 404 unless the database of the route exists; fills rq->db and rq->stream. */
+int auth_load_database(struct req *rq, struct reply *rp);
+
 /* For /db/{db} routes: 404 unless the database exists (fills rq->db and
  * rq->stream), then 401 unless the token is valid for it (a contact token of
  * that database or a server-administrator token) and as= (if given) is

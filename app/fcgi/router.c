@@ -163,19 +163,6 @@ static int parse_body(struct req *rq, struct reply *rp)
 	return request_parse_json(rq, rp);
 }
 
-/* /db/{db} routes without a token: the database must exist. */
-static int load_db(struct req *rq, struct reply *rp)
-{
-	const char *db = req_param(rq, "db");
-	int found = auth_db_stream(rq->m, db, &rq->stream);
-	if (found < 0)
-		return reply_internal(rp, "database lookup");
-	if (!found)
-		return reply_error(rp, 404, "Database %s does not exist", db);
-	snprintf(rq->db, sizeof rq->db, "%s", db);
-	return 0;
-}
-
 static int authenticate(struct req *rq, struct reply *rp)
 {
 	unsigned f = rq->route->flags;
@@ -239,7 +226,7 @@ void router_handle(FCGX_Request *fr)
 	if (!st && !(rq.m = db_acquire()))
 		st = reply_error(&rp, 503, DB_DOWN_MESSAGE);
 	if (!st && (rq.route->flags & R_DB) && (rq.route->flags & R_OPEN))
-		st = load_db(&rq, &rp);
+		st = auth_load_database(&rq, &rp); /* no token: only the database */
 	if (!st)
 		st = authenticate(&rq, &rp);
 	if (!st)

@@ -25,6 +25,16 @@ json_object *contact_short(MYSQL_ROW row)
 	return o;
 }
 
+json_object *contact_short_list(MYSQL_RES *res)
+{
+	json_object *list = json_object_new_array();
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		json_object_array_add(list, contact_short(row));
+	mysql_free_result(res);
+	return list;
+}
+
 /* ---- Import: validation, duplicates, enqueue ---- */
 
 struct item {
@@ -234,11 +244,7 @@ int contacts_list(struct req *rq, struct reply *rp)
 	                                rq->db, (long long)limit, (long long)offset);
 	if (!res)
 		return reply_internal(rp, "contact list");
-	json_object *list = json_object_new_array();
-	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(res)))
-		json_object_array_add(list, contact_short(row));
-	mysql_free_result(res);
+	json_object *list = contact_short_list(res);
 	return reply_list(rp, "list", list, count);
 }
 
@@ -297,11 +303,7 @@ int contacts_search(struct req *rq, struct reply *rp)
 	free(copy);
 	if (!res)
 		return reply_internal(rp, "contact search");
-	json_object *list = json_object_new_array();
-	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(res)))
-		json_object_array_add(list, contact_short(row));
-	mysql_free_result(res);
+	json_object *list = contact_short_list(res);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "list", list);
 	return reply_json(rp, 200, o);

@@ -294,11 +294,7 @@ int group_members(struct req *rq, struct reply *rp)
 		return reply_error(rp, 404, "Group '%s' does not exist", id);
 	if (!res)
 		return reply_internal(rp, "group members");
-	json_object *list = json_object_new_array();
-	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(res)))
-		json_object_array_add(list, contact_short(row));
-	mysql_free_result(res);
+	json_object *list = contact_short_list(res);
 	return reply_list(rp, "list", list, count);
 }
 
