@@ -72,7 +72,9 @@ is_gone() { ! is_live "$@"; }
 kill_orphans() {
 	local pid
 	pid=$(pid_of "$1")
-	[[ -n $pid ]] && ! exists "$pid" && kill -KILL -- "-$pid" 2>/dev/null
+	if [[ -n $pid ]] && ! exists "$pid"; then
+		kill -KILL -- "-$pid" 2>/dev/null || true # nothing left of the group is fine
+	fi
 	return 0
 }
 

@@ -13,9 +13,13 @@ from conftest import (
     create_db, enc, get, merge, post, processor_pid, repo_root,
 )
 
-TOTAL = 300
+# The processor applies up to 100 commands per transaction: the backlog built
+# while it is stopped (from STOP_AT to RESUME_AT imports) must outlast its first
+# runs after SIGCONT, and imports must still be going when it is killed.
+TOTAL = 3000
 THREADS = 6
-KILL_AFTER = 100
+STOP_AT = 100
+RESUME_AT = 1200
 
 
 def pid_alive(pid):
@@ -53,7 +57,7 @@ def test_kill_processor_mid_stream(admin):
     failures = []
     counter = iter(range(TOTAL))
     sent = [0]
-    marks = {n: threading.Event() for n in (KILL_AFTER, 2 * KILL_AFTER)}
+    marks = {n: threading.Event() for n in (STOP_AT, RESUME_AT)}
 
     def worker():
         while True:
@@ -82,12 +86,12 @@ def test_kill_processor_mid_stream(admin):
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(THREADS)]
     for t in threads:
         t.start()
-    assert marks[KILL_AFTER].wait(60), "imports did not get going"
+    assert marks[STOP_AT].wait(60), "imports did not get going"
     old = processor_pid()
     # Let a backlog build up, then let the processor work on it and kill it mid-way.
     os.kill(old, signal.SIGSTOP)
     try:
-        assert marks[2 * KILL_AFTER].wait(60), "imports stalled while the processor was stopped"
+        assert marks[RESUME_AT].wait(60), "imports stalled while the processor was stopped"
         with lock:
             stream = clocks[0][0][0]
         before = stream_status(stream)
@@ -130,7 +134,7 @@ def check_after_kill(db, admin, old, killed_at, threads, accepted, clocks, failu
 
     # Wait for everything with the merged clock, then for the database's queue.
     at = merge(*clocks)
-    r = get("/db/%s/contacts" % db, token=admin, query={"at": enc(at), "limit": "1000"}, timeout=30)
+    r = get("/db/%s/contacts" % db, token=admin, query={"at": enc(at), "limit": str(TOTAL)}, timeout=30)
     assert r.status == 200, r
     assert r.body["count"] == TOTAL, "each accepted import applied exactly once"
     ids = [c["id"] for c in r.body["list"]]
