@@ -18,6 +18,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -72,6 +73,26 @@ def processor_pid():
 
 # --------------------------------------------------------------------------
 # HTTP
+
+
+
+def pid_alive(pid):
+    """The process exists and is not a zombie (a zombie still answers kill(0))."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, TypeError):
+        return False
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def children(pid):
+    """Live child processes of pid (the workers of a runorg-fcgi master)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], stdout=subprocess.PIPE).stdout.decode()
+    return sorted(int(p) for p in out.split() if pid_alive(int(p)))
 
 
 class Resp:

@@ -10,7 +10,7 @@ import threading
 import time
 
 from conftest import (
-    create_db, enc, get, merge, post, processor_pid, repo_root,
+    create_db, enc, get, merge, pid_alive, post, processor_pid, repo_root,
 )
 
 # The processor applies up to 100 commands per transaction: the backlog built
@@ -21,18 +21,6 @@ THREADS = 6
 STOP_AT = 100
 RESUME_AT = 1200
 
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0): look at its state.
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def restart_stack():

@@ -7,13 +7,9 @@ import signal
 import subprocess
 import time
 
-from conftest import create_db, enc, get, post, processor_pid, repo_root, var_dir
-from test_crash import pid_alive, restart_stack
+from conftest import children, create_db, enc, get, pid_alive, post, processor_pid, repo_root, var_dir
+from test_crash import restart_stack
 
-
-def children(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], stdout=subprocess.PIPE).stdout.decode()
-    return sorted(int(p) for p in out.split() if pid_alive(int(p)))
 
 
 def fcgi_master():

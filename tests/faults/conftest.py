@@ -47,21 +47,8 @@ def free_port():
     return port
 
 
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, TypeError):
-        return False
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def children(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], stdout=subprocess.PIPE).stdout.decode()
-    return sorted(int(p) for p in out.split() if pid_alive(int(p)))
+pid_alive = api.pid_alive
+children = api.children
 
 
 def wait_until(pred, seconds, step=0.05):
