@@ -60,10 +60,9 @@ static bool transient(MYSQL *m)
 /* Applies one command in the open transaction. Careful: behind a savepoint, so
  * that a command that cannot be applied leaves no trace. Returns APPLY_OK,
  * APPLY_FAILED (reason filled) or APPLY_ERROR (a transient database error). */
-static int apply_one(MYSQL *m, bool careful, const char *db, const char *kind, json_object *payload,
-                     char *reason, size_t size)
+static int apply_one(MYSQL *m, bool careful, const struct applier *a, const char *db, const char *kind,
+                     json_object *payload, char *reason, size_t size)
 {
-	const struct applier *a = applier_find(kind);
 	int r = APPLY_FAILED;
 	if (careful && db_exec(m, "SAVEPOINT cmd") < 0)
 		return APPLY_ERROR;
@@ -100,12 +99,15 @@ struct run {
 
 /* Reads the commands after `done`, stopping at a gap (there is none: positions
  * are handed out without gaps, but a run never skips one). */
-static int run_read(MYSQL *m, uint32_t stream, long long done, struct run *run, MYSQL_RES **res)
+static int run_read(MYSQL *m, uint32_t stream, long long *done, struct run *run, MYSQL_RES **res)
 {
-	*res = db_query(m,
-	                "SELECT pos, db, kind, payload FROM commands WHERE stream = %u AND pos > %lld "
-	                "ORDER BY pos LIMIT %d",
-	                stream, done, BATCH);
+	/* One query for the clock row and the commands after it: an idle stream
+	 * is polled often, so every poll is a single round trip. */
+	*res =
+	    db_query(m,
+	             "SELECT q.pos, q.db, q.kind, q.payload, c.done FROM clocks c JOIN commands q "
+	             "ON q.stream = c.stream AND q.pos > c.done WHERE c.stream = %u ORDER BY q.pos LIMIT %d",
+	             stream, BATCH);
 	if (!*res)
 		return -1;
 	MYSQL_ROW row;
@@ -114,8 +116,11 @@ static int run_read(MYSQL *m, uint32_t stream, long long done, struct run *run, 
 	run->n = 0;
 	/* Parsed payloads take several times their text: a run holds at most
 	 * RUN_BYTES of it (and always one command). */
-	while (bytes < RUN_BYTES && (row = mysql_fetch_row(*res)) && (len = mysql_fetch_lengths(*res)) &&
-	       strtoull(row[0], NULL, 10) == (uint64_t)done + run->n + 1) {
+	while (bytes < RUN_BYTES && (row = mysql_fetch_row(*res)) && (len = mysql_fetch_lengths(*res))) {
+		if (run->n == 0)
+			*done = strtoll(row[4], NULL, 10);
+		if (strtoull(row[0], NULL, 10) != (uint64_t)*done + run->n + 1)
+			break;
 		bytes += len[3];
 		run->pos[run->n] = strtoull(row[0], NULL, 10);
 		run->db[run->n] = row[1];
@@ -152,7 +157,7 @@ static int apply_some(MYSQL *m, bool careful, uint32_t stream, struct run *run, 
 		int r = a->apply_run(m, run->db + i, run->payload + i, *n, reason, sizeof reason);
 		return r == APPLY_ERROR && !transient(m) ? APPLY_FAILED : r;
 	}
-	int r = apply_one(m, careful, run->db[i], run->kind[i], run->payload[i], reason, sizeof reason);
+	int r = apply_one(m, careful, a, run->db[i], run->kind[i], run->payload[i], reason, sizeof reason);
 	if (r != APPLY_FAILED || !careful)
 		return r;
 	log_warn("stream %u pos %llu (%s) failed: %s", stream, (unsigned long long)run->pos[i], run->kind[i],
@@ -169,12 +174,10 @@ static int apply_some(MYSQL *m, bool careful, uint32_t stream, struct run *run, 
  * -2 when a command cannot be applied and the run must be redone carefully. */
 static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 {
-	long long done = db_value(m, "SELECT done FROM clocks WHERE stream = %u", stream);
-	if (done < 0)
-		return -1;
+	long long done = 0;
 	struct run *run = malloc(sizeof *run);
 	MYSQL_RES *res;
-	if (!run || run_read(m, stream, done, run, &res)) {
+	if (!run || run_read(m, stream, &done, run, &res)) {
 		free(run);
 		return -1;
 	}
