@@ -14,6 +14,8 @@ struct config {
 	long max_body;         /* max_body: largest request body in bytes (1048576) */
 	int poll_min_us;       /* poll_min_us: clock watcher's first poll interval (250) */
 	int poll_max_us;       /* poll_max_us: clock watcher's poll interval cap (500) */
+	int cache_kib;         /* cache_kib: reply cache per worker, KiB; 0 turns the caches off (512) */
+	int cache_lag_us;      /* cache_lag_us: how old a clock poll the caches may rely on (2000) */
 	char socket[256];      /* socket: FastCGI unix socket path ("var/run/runorg.sock") */
 	char base_path[128];   /* base_path: URL prefix RunOrg is served under ("") */
 	char db_host[128];     /* db_host ("localhost") */

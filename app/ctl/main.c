@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/label.h"
@@ -114,6 +115,9 @@ static int token_revoke_cmd(MYSQL *m, const char *arg)
 		return fail("could not revoke the token");
 	if (r == 0)
 		return fail("no such token");
+	/* Workers refuse it once they have polled the token epoch: at most
+	 * cache_lag_us from now (and one poll). When this returns, it is refused. */
+	usleep((useconds_t)cf.cache_lag_us + 5000);
 	puts("revoked");
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/id.h"
+#include "fcgi/watcher.h"
 #include "store/db.h"
 
 static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -59,8 +60,16 @@ int auth_token_revoke(MYSQL *m, const char *token)
 		return 0;
 	char hex[65];
 	token_hash(token, hex);
+	/* The epoch moves with the delete, in one transaction: every worker
+	 * forgets the tokens it remembers before it answers another request. */
+	if (db_begin(m))
+		return -1;
 	long long n = db_exec(m, "DELETE FROM tokens WHERE hash = %Q", hex);
-	return n < 0 ? -1 : n > 0;
+	if (n < 0 || (n > 0 && db_exec(m, "UPDATE token_epoch SET n = n + 1") < 0) || db_commit(m)) {
+		db_rollback(m);
+		return -1;
+	}
+	return n > 0;
 }
 
 /* The stored hash the look-up found against the hash of the token presented,
@@ -73,19 +82,82 @@ static bool hash_matches(const char *stored, const char hex[65])
 	return stored && strlen(stored) == 64 && CRYPTO_memcmp(stored, hex, 64) == 0;
 }
 
+/* What a token row says: a server-administrator token (db NULL), or the contact of a database. */
+struct token_row {
+	bool server_admin;
+	char db[ID_LEN + 1];
+	char contact[ID_LEN + 1];
+};
+
+/* Each worker remembers the tokens it has found: a direct-mapped table, a
+ * slot per stored hash, guarded by token_cache_lock. An entry holds while the
+ * token epoch it was read under is the epoch of a poll made after the request
+ * arrived (watcher_fresh): revoking bumps the epoch (auth_token_revoke), so a
+ * revoked token is refused from the first request after the revoke. Tokens
+ * not found are never remembered. */
+#define TOKEN_CACHE_SLOTS 1024
+static struct {
+	char hash[65];
+	uint64_t epoch;
+	struct token_row row;
+} token_cache[TOKEN_CACHE_SLOTS];
+static pthread_mutex_t token_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned token_slot(const char hex[65])
+{
+	unsigned h = 0;
+	for (int i = 0; i < 8; i++)
+		h = h * 16 + (unsigned)(hex[i] <= '9' ? hex[i] - '0' : hex[i] - 'a' + 10);
+	return h % TOKEN_CACHE_SLOTS;
+}
+
+/* The row of the token whose hash is hex: 1 found, 0 not, -1 MySQL failed. */
+static int token_find(struct req *rq, const char hex[65], struct token_row *t)
+{
+	uint64_t pos, epoch;
+	bool fresh = watcher_fresh(rq->mark, rq->stream, &pos, &epoch);
+	unsigned slot = token_slot(hex);
+	if (fresh) {
+		pthread_mutex_lock(&token_cache_lock);
+		bool hit = token_cache[slot].epoch == epoch && hash_matches(token_cache[slot].hash, hex);
+		if (hit)
+			*t = token_cache[slot].row;
+		pthread_mutex_unlock(&token_cache_lock);
+		if (hit)
+			return 1;
+	}
+	MYSQL_RES *res = db_query(rq->m, "SELECT hash, db, contact FROM tokens WHERE hash = %Q", hex);
+	if (!res)
+		return -1;
+	MYSQL_ROW row = mysql_fetch_row(res);
+	int found = row && hash_matches(row[0], hex);
+	if (found) {
+		t->server_admin = row[1] == NULL;
+		snprintf(t->db, sizeof t->db, "%s", row[1] ? row[1] : "");
+		snprintf(t->contact, sizeof t->contact, "%s", row[2] ? row[2] : "");
+	}
+	mysql_free_result(res);
+	if (found && fresh) {
+		pthread_mutex_lock(&token_cache_lock);
+		memcpy(token_cache[slot].hash, hex, 65);
+		token_cache[slot].epoch = epoch;
+		token_cache[slot].row = *t;
+		pthread_mutex_unlock(&token_cache_lock);
+	}
+	return found;
+}
+
 int auth_server_admin(struct req *rq, struct reply *rp)
 {
 	if (!token_well_formed(rq->token))
 		return reply_error(rp, 401, "A server administrator token is required");
 	char hex[65];
 	token_hash(rq->token, hex);
-	MYSQL_RES *res = db_query(rq->m, "SELECT hash FROM tokens WHERE hash = %Q AND db IS NULL", hex);
-	if (!res)
+	struct token_row t;
+	int found = token_find(rq, hex, &t);
+	if (found < 0)
 		return reply_internal(rp, "token lookup");
-	MYSQL_ROW row = mysql_fetch_row(res);
-	bool ok = row && hash_matches(row[0], hex);
-	mysql_free_result(res);
-	if (!ok)
+	if (!found || !t.server_admin)
 		return reply_error(rp, 401, "A server administrator token is required");
 	rq->server_admin = true;
 	rq->admin = true;
@@ -168,20 +240,14 @@ int auth_database(struct req *rq, struct reply *rp)
 		return reply_error(rp, 401, "Token is not valid for database %s", db);
 	char hex[65];
 	token_hash(rq->token, hex);
-	MYSQL_RES *res = db_query(rq->m, "SELECT hash, db, contact FROM tokens WHERE hash = %Q", hex);
-	if (!res)
+	struct token_row t;
+	int found = token_find(rq, hex, &t);
+	if (found < 0)
 		return reply_internal(rp, "token lookup");
-	MYSQL_ROW row = mysql_fetch_row(res);
-	int r = 0;
-	if (!row || !hash_matches(row[0], hex) || (row[1] && strcmp(row[1], db))) {
-		r = reply_error(rp, 401, "Token is not valid for database %s", db);
-	} else {
-		rq->server_admin = row[1] == NULL;
-		snprintf(rq->contact, sizeof rq->contact, "%s", row[2] ? row[2] : "");
-	}
-	mysql_free_result(res);
-	if (r)
-		return r;
+	if (!found || (!t.server_admin && strcmp(t.db, db)))
+		return reply_error(rp, 401, "Token is not valid for database %s", db);
+	rq->server_admin = t.server_admin;
+	snprintf(rq->contact, sizeof rq->contact, "%s", t.contact);
 	const char *as = req_query(rq, "as");
 	if (as && !rq->server_admin && strcmp(as, rq->contact))
 		return reply_error(rp, 401, "This token may not act as contact '%.64s'", as);

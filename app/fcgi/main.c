@@ -81,7 +81,7 @@ static int take_node(void)
 
 static void worker(const sigset_t *sigs)
 {
-	if (take_node() || watcher_start()) {
+	if (take_node() || watcher_start(cf.cache_kib > 0)) {
 		log_error("worker: cannot start");
 		_exit(1);
 	}
@@ -193,7 +193,7 @@ static int serve_cgi(void)
 		if (r)
 			log_error("runorg-fcgi (CGI): cannot take a node number");
 	}
-	if (watcher_start()) {
+	if (watcher_start(false)) {
 		log_error("runorg-fcgi (CGI): cannot start the watcher");
 		return 1;
 	}
@@ -286,6 +286,8 @@ int main(int argc, char **argv)
 	}
 	if ((listen_fd = open_socket()) < 0)
 		return 1;
+	if (watcher_share())
+		log_error("runorg-fcgi: workers will not share their clock polls");
 	master(&sigs);
 	return 0;
 }

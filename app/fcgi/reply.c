@@ -133,7 +133,7 @@ void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
 {
 	int status = rp->status ? rp->status : 500;
 	json_object *err = status >= 400 ? error_body(rp, path) : NULL;
-	const char *text = json_text(err ? err : rp->body);
+	const char *text = err ? json_text(err) : rp->text ? rp->text : json_text(rp->body);
 	size_t len = strlen(text);
 	char head[256];
 	int n = snprintf(head, sizeof head,
@@ -153,4 +153,6 @@ void reply_free(struct reply *rp)
 	if (rp->body)
 		json_object_put(rp->body);
 	rp->body = NULL;
+	free(rp->text);
+	rp->text = NULL;
 }

@@ -11,6 +11,7 @@
 struct reply {
 	int status;
 	json_object *body; /* success body, owned by the reply */
+	char *text;        /* or its text already made (from the reply cache), owned by the reply */
 	char error[512];   /* error message (status >= 400) */
 	char at[96];       /* optional: where in the input the fault is, e.g. "body[0].email" */
 	char reason[256];  /* optional: why */

@@ -2,11 +2,13 @@
 #include "fcgi/router.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "fcgi/auth.h"
+#include "fcgi/cache.h"
 #include "fcgi/watcher.h"
 #include "resources/chat.h"
 #include "resources/contacts.h"
@@ -25,21 +27,21 @@ static const struct route routes[] = {
 	{"POST", "/db/{db}/test/auth",        db_test_auth,    R_DB | R_OPEN | R_TEST | R_BODY},
 	{"GET",  "/db/{db}/sync",             db_sync,         R_DB},
 	{"POST", "/db/{db}/contacts/import",  contacts_import, R_DB | R_BODY},
-	{"GET",  "/db/{db}/contacts/search",  contacts_search, R_DB},
-	{"GET",  "/db/{db}/contacts/{cid}",   contact_get,     R_DB},
-	{"GET",  "/db/{db}/contacts",         contacts_list,   R_DB},
+	{"GET",  "/db/{db}/contacts/search",  contacts_search, R_DB | R_CACHE},
+	{"GET",  "/db/{db}/contacts/{cid}",   contact_get,     R_DB | R_CACHE},
+	{"GET",  "/db/{db}/contacts",         contacts_list,   R_DB | R_CACHE},
 	{"POST", "/db/{db}/groups",           groups_create,   R_DB | R_BODY},
 	{"POST", "/db/{db}/groups/{id}/add",  group_add,       R_DB | R_BODY},
 	{"POST", "/db/{db}/groups/{id}/remove", group_remove,  R_DB | R_BODY},
-	{"GET",  "/db/{db}/groups/{id}/info", group_info,      R_DB},
-	{"GET",  "/db/{db}/groups/{id}",      group_members,   R_DB},
+	{"GET",  "/db/{db}/groups/{id}/info", group_info,      R_DB | R_CACHE},
+	{"GET",  "/db/{db}/groups/{id}",      group_members,   R_DB | R_CACHE},
 	{"DELETE", "/db/{db}/groups/{id}",    group_delete,    R_DB},
 	{"POST", "/db/{db}/chat/create",      chat_create,     R_DB | R_BODY},
-	{"GET",  "/db/{db}/chat/as/{cid}",    chat_as,         R_DB},
-	{"GET",  "/db/{db}/chat/{id}",        chat_get,        R_DB},
+	{"GET",  "/db/{db}/chat/as/{cid}",    chat_as,         R_DB | R_CACHE},
+	{"GET",  "/db/{db}/chat/{id}",        chat_get,        R_DB | R_CACHE},
 	{"POST", "/db/{db}/chat/{id}",        chat_post,       R_DB | R_BODY},
 	{"DELETE", "/db/{db}/chat/{id}",      chat_delete,     R_DB},
-	{"GET",  "/db/{db}/chat/{id}/items",  chat_items,      R_DB},
+	{"GET",  "/db/{db}/chat/{id}/items",  chat_items,      R_DB | R_CACHE},
 	{"DELETE", "/db/{db}/chat/{id}/items/{item}", chat_item_delete, R_DB},
 };
 /* clang-format on */
@@ -175,6 +177,27 @@ static int authenticate(struct req *rq, struct reply *rp)
 	return 0;
 }
 
+/* The handler, or for a cached route the text it gave before, when a poll
+ * made after this request arrived shows the stream where it was when that
+ * text was read: nothing applied since, so the text is what MySQL would give. */
+static int answer(struct req *rq, struct reply *rp)
+{
+	uint64_t pos, epoch;
+	if (!(rq->route->flags & R_CACHE) || !watcher_fresh(rq->mark, rq->stream, &pos, &epoch))
+		return rq->route->handler(rq, rp);
+	char *key = cache_key(rq);
+	int st = 200;
+	if ((rp->text = cache_get(key, rq->stream, pos))) {
+		rp->status = 200;
+	} else {
+		st = rq->route->handler(rq, rp);
+		if (st == 200 && rp->body)
+			cache_put(key, rq->stream, pos, json_text(rp->body));
+	}
+	free(key);
+	return st;
+}
+
 #define DB_DOWN_MESSAGE "The database is unavailable. Try again later."
 
 /* A 500 while MariaDB is down or read-only is no bug of ours: the client gets a
@@ -209,6 +232,7 @@ void router_handle(FCGX_Request *fr)
 	struct req rq = {0};
 	struct reply rp = {0};
 	rq.received_us = db_now_us();
+	rq.mark = watcher_mark();
 	int st = request_read(&rq, fr, &rp);
 	if (st && rq.nseg) {
 		/* A bad body or Content-Length (413, 400): the error names the route template too. */
@@ -230,7 +254,7 @@ void router_handle(FCGX_Request *fr)
 	if (!st)
 		st = authenticate(&rq, &rp);
 	if (!st)
-		st = rq.route->handler(&rq, &rp);
+		st = answer(&rq, &rp);
 	if (st == 500)
 		st = unavailable(&rq, &rp);
 	if (rq.m)

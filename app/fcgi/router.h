@@ -14,6 +14,8 @@ enum {
 	R_ADMIN = 4, /* a server-administrator token is needed */
 	R_TEST = 8,  /* exists only in test mode (403 otherwise) */
 	R_BODY = 16, /* takes a JSON body */
+	R_CACHE = 32, /* a read whose 200 depends only on the database's projections, who asks and
+	                 the URL: answered from the worker's cache while valid (cache.h) */
 };
 
 typedef int (*handler_fn)(struct req *rq, struct reply *rp);

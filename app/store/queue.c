@@ -193,9 +193,23 @@ static int read_clocks(MYSQL_RES *res, struct clock *a, struct clock *b)
 	return 0;
 }
 
-int queue_done(MYSQL *m, struct clock *done)
+int queue_done(MYSQL *m, struct clock *done, uint64_t *token_epoch)
 {
-	return read_clocks(db_query(m, "SELECT stream, done FROM clocks"), done, NULL);
+	MYSQL_RES *res = db_query(m, "SELECT stream, done, (SELECT n FROM token_epoch) FROM clocks");
+	if (!res)
+		return -1;
+	done->n = 0;
+	*token_epoch = 0;
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res))) {
+		uint64_t x = strtoull(row[1], NULL, 10);
+		if (x)
+			clock_set(done, strtoul(row[0], NULL, 10), x);
+		if (row[2])
+			*token_epoch = strtoull(row[2], NULL, 10);
+	}
+	mysql_free_result(res);
+	return 0;
 }
 
 int queue_heads(MYSQL *m, struct clock *heads, struct clock *done)

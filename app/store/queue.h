@@ -26,8 +26,9 @@ uint64_t queue_push_tx(MYSQL *m, uint32_t stream, const char *db, const char *ki
  * so one commit serves many requests. */
 uint64_t queue_push(MYSQL *m, uint32_t stream, const char *db, const char *kind, const char *payload);
 
-/* Clock rows (last applied positions) of every stream, and their heads. */
-int queue_done(MYSQL *m, struct clock *done);
+/* Clock rows (last applied positions) of every stream, and the token epoch
+ * (sql/005-token-epoch.sql) read by the same query; and the streams' heads. */
+int queue_done(MYSQL *m, struct clock *done, uint64_t *token_epoch);
 int queue_heads(MYSQL *m, struct clock *heads, struct clock *done);
 
 #endif

@@ -18,7 +18,7 @@ static const char *all_vars[] = {
     "RUNORG_POLL_MAX_US", "RUNORG_SOCKET",          "RUNORG_DB_HOST",     "RUNORG_DB_PORT",
     "RUNORG_DB_SOCKET",   "RUNORG_DB_USER",         "RUNORG_DB_PASSWORD", "RUNORG_DB_NAME",
     "RUNORG_SQL_DIR",     "RUNORG_PID_FILE",        "RUNORG_LOG_LEVEL",   "RUNORG_LOG_FILE",
-    "RUNORG_CONF",        "RUNORG_BASE_PATH",
+    "RUNORG_CONF",        "RUNORG_BASE_PATH",       "RUNORG_CACHE_KIB",   "RUNORG_CACHE_LAG_US",
 };
 
 static char path[64];
@@ -82,6 +82,8 @@ static void assert_defaults(void)
 	assert_int_equal(cf.max_body, 1048576);
 	assert_int_equal(cf.poll_min_us, 250);
 	assert_int_equal(cf.poll_max_us, 500);
+	assert_int_equal(cf.cache_kib, 512);
+	assert_int_equal(cf.cache_lag_us, 2000);
 	assert_string_equal(cf.socket, "var/run/runorg.sock");
 	assert_string_equal(cf.db_host, "localhost");
 	assert_int_equal(cf.db_port, 3306);

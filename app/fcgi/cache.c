@@ -1,0 +1,114 @@
+/* cache.c — answers to reads, kept by each worker while their database's stream has not moved.
+ *
+ * Every projection a read can see changes only when the processor applies a
+ * command, in the transaction that moves the stream's clock row. So the text
+ * of a read made at a position stays the right answer for as long as the
+ * clock row shows that position; the router asks the watcher for a poll made
+ * after the request arrived before it answers from here (router.c).
+ *
+ * A direct-mapped table, a slot per hash of the key, one lock. Within
+ * cf.cache_kib: when a new entry would not fit, every entry is dropped. */
+#include "fcgi/cache.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+
+#define CACHE_SLOTS 2048
+
+struct entry {
+	char *key, *text;
+	size_t size;
+	uint32_t stream;
+	uint64_t pos;
+};
+
+static struct entry slots[CACHE_SLOTS];
+static size_t used;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void append(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	char head[24];
+	size_t n = strlen(s);
+	int h = snprintf(head, sizeof head, "%zu:", n);
+	if (*len + h + n + 2 > *cap) {
+		*cap = 2 * (*len + h + n + 2);
+		*buf = realloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, head, h);
+	memcpy(*buf + *len + h, s, n);
+	*len += h + n;
+	(*buf)[(*len)++] = ';';
+	(*buf)[*len] = 0;
+}
+
+char *cache_key(const struct req *rq)
+{
+	size_t len = 0, cap = 256;
+	char *k = malloc(cap);
+	k[0] = 0;
+	append(&k, &len, &cap, rq->method);
+	append(&k, &len, &cap, rq->server_admin ? "admin" : "contact");
+	append(&k, &len, &cap, rq->contact);
+	append(&k, &len, &cap, rq->as);
+	for (int i = 0; i < rq->nseg; i++)
+		append(&k, &len, &cap, rq->seg[i]);
+	for (int i = 0; i < rq->nquery; i++) {
+		if (!strcmp(rq->query[i].key, "at"))
+			continue;
+		append(&k, &len, &cap, rq->query[i].key);
+		append(&k, &len, &cap, rq->query[i].value ? rq->query[i].value : "");
+	}
+	return k;
+}
+
+static struct entry *slot_of(const char *key)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return &slots[h % CACHE_SLOTS];
+}
+
+static void drop(struct entry *e)
+{
+	used -= e->size;
+	free(e->key);
+	free(e->text);
+	*e = (struct entry){0};
+}
+
+char *cache_get(const char *key, uint32_t stream, uint64_t pos)
+{
+	struct entry *e = slot_of(key);
+	char *copy = NULL;
+	pthread_mutex_lock(&lock);
+	if (e->key && e->stream == stream && e->pos == pos && !strcmp(e->key, key))
+		copy = strdup(e->text);
+	pthread_mutex_unlock(&lock);
+	return copy;
+}
+
+void cache_put(const char *key, uint32_t stream, uint64_t pos, const char *text)
+{
+	size_t budget = (size_t)cf.cache_kib * 1024;
+	size_t size = strlen(key) + strlen(text) + 2 + sizeof(struct entry);
+	if (size > budget / 8)
+		return;
+	char *k = strdup(key), *t = strdup(text);
+	struct entry *e = slot_of(key);
+	pthread_mutex_lock(&lock);
+	if (e->key)
+		drop(e);
+	if (used + size > budget)
+		for (int i = 0; i < CACHE_SLOTS; i++)
+			if (slots[i].key)
+				drop(&slots[i]);
+	*e = (struct entry){k, t, size, stream, pos};
+	used += size;
+	pthread_mutex_unlock(&lock);
+}
