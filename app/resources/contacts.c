@@ -109,40 +109,117 @@ static int item_read(json_object *obj, size_t i, struct item *it, struct reply *
 	return 0;
 }
 
-/* Gives each item the id of an existing contact with the same e-mail (case-insensitive),
- * or of an earlier item of the same request, or a new one. */
-static int items_match(MYSQL *m, const char *db, struct item *it, size_t n)
+/* Gives the item the id of an existing contact with the same e-mail
+ * (case-insensitive), or a new one. */
+static int item_match(MYSQL *m, const char *db, struct item *it)
 {
-	const char **keys = malloc(n * sizeof *keys);
-	for (size_t i = 0; i < n; i++)
-		keys[i] = it[i].key;
-	char *in = db_quote_list(m, keys, (int)n);
-	free(keys);
-	MYSQL_RES *res = db_query(m,
-	                          "SELECT email_key, MIN(id) FROM contacts WHERE db = %Q AND email_key IN %s "
-	                          "GROUP BY email_key",
-	                          db, in);
-	free(in);
+	MYSQL_RES *res =
+	    db_query(m, "SELECT MIN(id) FROM contacts WHERE db = %Q AND email_key = %Q", db, it->key);
 	if (!res)
 		return -1;
-	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(res)))
-		for (size_t i = 0; i < n; i++)
-			if (!strcmp(it[i].key, row[0]))
-				snprintf(it[i].id, sizeof it[i].id, "%s", row[1]);
+	MYSQL_ROW row = mysql_fetch_row(res);
+	if (row && row[0]) {
+		snprintf(it->id, sizeof it->id, "%s", row[0]);
+	} else {
+		id_next(it->id);
+		it->is_new = true;
+	}
 	mysql_free_result(res);
-	for (size_t i = 0; i < n; i++) {
-		if (it[i].id[0])
+	return 0;
+}
+
+/* What the group-commit leader needs to make an import's command. */
+struct import_job {
+	const char *db;
+	struct item *it;
+	size_t n;
+};
+
+/* (db, e-mail key) -> the id it gets within one run: open addressing over
+ * pointers into the run's items, sized twice their number. */
+struct key_table {
+	struct {
+		const char *db, *key;
+		const char *id;             /* the id an item of the run took for it */
+		char existing[ID_LEN + 1];  /* or the id of a contact that has it already */
+	} *slot;
+	size_t size;
+};
+
+static size_t key_hash(const struct key_table *t, const char *db, const char *key)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = db; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h % t->size;
+}
+
+/* The slot of (db, key): where it is, or the empty one where it would go. */
+static size_t key_find(const struct key_table *t, const char *db, const char *key)
+{
+	size_t i = key_hash(t, db, key);
+	while (t->slot[i].key && (strcmp(t->slot[i].key, key) || strcmp(t->slot[i].db, db)))
+		i = (i + 1) % t->size;
+	return i;
+}
+
+/* Every e-mail key of the run's jobs that a contact of their database already
+ * has, with the smallest such id: one query for the whole run. */
+static int existing_ids(MYSQL *m, struct import_job **jobs, int n, struct key_table *t)
+{
+	size_t cap = 128, len = 0;
+	char *where = malloc(cap);
+	where[0] = 0;
+	for (int j = 0; j < n; j++) {
+		bool seen_db = false;
+		for (int k = 0; k < j && !seen_db; k++)
+			seen_db = !strcmp(jobs[k]->db, jobs[j]->db);
+		if (seen_db || jobs[j]->n == 0)
 			continue;
-		for (size_t k = 0; k < i && !it[i].id[0]; k++)
-			if (!strcmp(it[k].key, it[i].key))
-				memcpy(it[i].id, it[k].id, sizeof it[i].id);
-		if (!it[i].id[0]) {
-			id_next(it[i].id);
-			it[i].is_new = true;
+		/* The keys of every job of this database. */
+		size_t total = 0;
+		for (int k = j; k < n; k++)
+			if (!strcmp(jobs[k]->db, jobs[j]->db))
+				total += jobs[k]->n;
+		const char **keys = malloc(total * sizeof *keys);
+		size_t nk = 0;
+		for (int k = j; k < n; k++)
+			if (!strcmp(jobs[k]->db, jobs[j]->db))
+				for (size_t i = 0; i < jobs[k]->n; i++)
+					keys[nk++] = jobs[k]->it[i].key;
+		char *in = db_quote_list(m, keys, (int)nk);
+		char *one = db_format(m, "%s(db = %Q AND email_key IN %s)", len ? " OR " : "", jobs[j]->db, in);
+		free(keys);
+		free(in);
+		size_t ol = strlen(one);
+		if (len + ol + 1 > cap) {
+			cap = 2 * (len + ol + 1);
+			where = realloc(where, cap);
+		}
+		memcpy(where + len, one, ol + 1);
+		len += ol;
+		free(one);
+	}
+	int r = 0;
+	if (len) {
+		MYSQL_RES *res = db_query(
+		    m, "SELECT db, email_key, MIN(id) FROM contacts WHERE %s GROUP BY db, email_key", where);
+		if (!res) {
+			r = -1;
+		} else {
+			MYSQL_ROW row;
+			while ((row = mysql_fetch_row(res))) {
+				size_t i = key_find(t, row[0], row[1]);
+				if (t->slot[i].key) /* else the collation matched a key written otherwise */
+					snprintf(t->slot[i].existing, sizeof t->slot[i].existing, "%s", row[2]);
+			}
+			mysql_free_result(res);
 		}
 	}
-	return 0;
+	free(where);
+	return r;
 }
 
 static json_object *item_command(const struct item *it)
@@ -157,6 +234,68 @@ static json_object *item_command(const struct item *it)
 	return c;
 }
 
+/* The prepare function of contacts.import (queue_push_prepared): gives each
+ * item the id of an existing contact with the same e-mail (case-insensitive),
+ * or of an earlier item of the run with the same e-mail (in this request or
+ * one queued before it), or a new one; each job's command lists its new
+ * contacts (none: nothing is queued for it). */
+static int import_prepare(MYSQL *m, void **jobv, char **made, int n)
+{
+	struct import_job **jobs = (struct import_job **)jobv;
+	size_t items = 0;
+	for (int j = 0; j < n; j++)
+		items += jobs[j]->n;
+	struct key_table t = {calloc(2 * items + 1, sizeof *t.slot), 2 * items + 1};
+	if (!t.slot)
+		return -1;
+	/* Each key once, pointing at the first item that has it. */
+	for (int j = 0; j < n; j++)
+		for (size_t i = 0; i < jobs[j]->n; i++) {
+			struct item *it = &jobs[j]->it[i];
+			size_t k = key_find(&t, jobs[j]->db, it->key);
+			if (!t.slot[k].key) {
+				t.slot[k].db = jobs[j]->db;
+				t.slot[k].key = it->key;
+			}
+		}
+	if (existing_ids(m, jobs, n, &t)) {
+		free(t.slot);
+		return -1;
+	}
+	for (int j = 0; j < n; j++) {
+		struct printbuf *cmd = printbuf_new();
+		int fresh = 0;
+		sprintbuf(cmd, "{\"contacts\":[");
+		for (size_t i = 0; i < jobs[j]->n; i++) {
+			struct item *it = &jobs[j]->it[i];
+			size_t k = key_find(&t, jobs[j]->db, it->key);
+			if (t.slot[k].existing[0]) {
+				memcpy(it->id, t.slot[k].existing, sizeof it->id);
+			} else if (t.slot[k].id) {
+				memcpy(it->id, t.slot[k].id, sizeof it->id); /* an earlier item's */
+			} else {
+				id_next(it->id);
+				it->is_new = true;
+				json_object *c = item_command(it);
+				sprintbuf(cmd, "%s%s", fresh++ ? "," : "", json_text(c));
+				json_object_put(c);
+			}
+			if (!t.slot[k].id)
+				t.slot[k].id = it->id;
+		}
+		sprintbuf(cmd, "]}");
+		/* The text is the printbuf's own buffer (a public field of json-c's
+		 * printbuf): a bulk import's text is not copied. */
+		made[j] = fresh ? cmd->buf : NULL;
+		if (fresh)
+			cmd->buf = NULL;
+		printbuf_free(cmd);
+	}
+	free(t.slot);
+	return 0;
+}
+
+
 int contacts_import(struct req *rq, struct reply *rp)
 {
 	if (!rq->json || !json_object_is_type(rq->json, json_type_array))
@@ -166,43 +305,27 @@ int contacts_import(struct req *rq, struct reply *rp)
 	int st = 0;
 	for (size_t i = 0; i < n && !st; i++)
 		st = item_read(json_object_array_get_idx(rq->json, i), i, &it[i], rp);
-	if (!st && n && items_match(rq->m, rq->db, it, n))
-		st = reply_internal(rp, "contact lookup");
 	if (st) {
 		items_free(it, n);
 		return st;
 	}
-	/* A bulk import is large: drop the parsed body now, and write the command
-	 * text one contact at a time rather than as a second tree. */
+	/* A bulk import is large: drop the parsed body now; the leader of the
+	 * run that queues it writes the command text one contact at a time. */
 	json_object_put(rq->json);
 	rq->json = NULL;
+	struct import_job job = {rq->db, it, n};
+	uint64_t pos = 0;
+	if (n && queue_push_prepared(rq->m, rq->stream, rq->db, "contacts.import", rq->body_len,
+	                             import_prepare, &job, &pos)) {
+		items_free(it, n);
+		return reply_internal(rp, "enqueue contacts.import");
+	}
 	json_object *created = json_object_new_array();
-	struct printbuf *cmd = printbuf_new();
-	int fresh = 0;
-	sprintbuf(cmd, "{\"contacts\":[");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		json_object_array_add(created, json_object_new_string(it[i].id));
-		if (it[i].is_new) {
-			json_object *c = item_command(&it[i]);
-			sprintbuf(cmd, "%s%s", fresh++ ? "," : "", json_text(c));
-			json_object_put(c);
-		}
-	}
-	sprintbuf(cmd, "]}");
 	items_free(it, n);
-	json_object *at = NULL;
-	if (fresh == 0) {
-		at = json_object_new_array(); /* nothing new: nothing to wait for */
-	} else {
-		uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "contacts.import", cmd->buf);
-		if (!pos) {
-			printbuf_free(cmd);
-			json_object_put(created);
-			return reply_internal(rp, "enqueue contacts.import");
-		}
-		at = at_json(rq->stream, pos);
-	}
-	printbuf_free(cmd);
+	/* Nothing new: nothing was queued, nothing to wait for. */
+	json_object *at = pos ? at_json(rq->stream, pos) : json_object_new_array();
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "created", created);
 	json_object_object_add(o, "at", at);
@@ -333,7 +456,7 @@ int db_test_auth(struct req *rq, struct reply *rp)
 	it.key = person_email_key(it.email);
 	char token[AUTH_TOKEN_LEN + 1];
 	uint64_t pos = 0;
-	if (!items_match(rq->m, rq->db, &it, 1) && !db_begin(rq->m)) {
+	if (!item_match(rq->m, rq->db, &it) && !db_begin(rq->m)) {
 		json_object *cmd = json_object_new_object();
 		json_object_object_add(cmd, "id", json_object_new_string(it.id));
 		json_object_object_add(cmd, "email", json_object_new_string(it.email));

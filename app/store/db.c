@@ -28,7 +28,7 @@ static void note_failure(MYSQL *m)
 		last_read_only_us = db_now_us();
 }
 
-MYSQL *db_connect(void)
+static MYSQL *connect_with(unsigned long flags)
 {
 	MYSQL *m = mysql_init(NULL);
 	if (!m)
@@ -37,7 +37,8 @@ MYSQL *db_connect(void)
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
-	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock, 0)) {
+	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock,
+	                        flags)) {
 		log_error("mysql connect: %s", mysql_error(m));
 		note_failure(NULL);
 		mysql_close(m);
@@ -45,6 +46,50 @@ MYSQL *db_connect(void)
 	}
 	mysql_autocommit(m, 1);
 	return m;
+}
+
+MYSQL *db_connect(void)
+{
+	return connect_with(0);
+}
+
+MYSQL *db_connect_scripts(void)
+{
+	MYSQL *m = connect_with(CLIENT_MULTI_STATEMENTS);
+	if (m && db_exec(m, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'") < 0) {
+		mysql_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *insert_id)
+{
+	int done = 0;
+	if (mysql_real_query(m, sql, strlen(sql))) {
+		log_error("mysql: %s (in a script of %d statements)", mysql_error(m), n);
+		note_failure(m);
+		return -1;
+	}
+	for (;;) {
+		MYSQL_RES *res = mysql_store_result(m);
+		if (res)
+			mysql_free_result(res);
+		if (done < n) {
+			affected[done] = (long long)mysql_affected_rows(m);
+			insert_id[done] = mysql_insert_id(m);
+		}
+		done++;
+		int more = mysql_next_result(m);
+		if (more > 0) {
+			log_error("mysql: %s (statement %d of a script)", mysql_error(m), done + 1);
+			note_failure(m);
+			return -1;
+		}
+		if (more < 0)
+			break;
+	}
+	return done == n ? 0 : -1;
 }
 
 /* A growable string for building one statement. */

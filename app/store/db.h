@@ -10,6 +10,17 @@
  * Returns NULL (and logs why) when MySQL cannot be reached. */
 MYSQL *db_connect(void);
 
+/* The same with multi-statement scripts allowed (db_script) and strict SQL
+ * mode in the session. For the program's own connections that run scripts;
+ * never handed to request handlers. */
+MYSQL *db_connect_scripts(void);
+
+/* Runs n statements sent as one text on a db_connect_scripts() connection, in
+ * one round trip. Fills affected[i] and insert_id[i] of each. MariaDB stops at
+ * the first statement that fails: returns 0 when all n ran, else -1 (the
+ * caller rolls back). Every value in sql must have been escaped (%Q, db_format). */
+int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *insert_id);
+
 /* Formats a statement and runs it. Conversions:
  *   %Q  const char *, sent as a quoted, escaped string literal (NULL → NULL)
  *   %d  int      %u unsigned      %lld long long      %llu unsigned long long

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "store/db.h"
 
 int queue_ensure_streams(MYSQL *m, int n)
@@ -40,23 +41,35 @@ uint64_t queue_push_tx(MYSQL *m, uint32_t stream, const char *db, const char *ki
  * becomes the leader: it takes the whole list (up to GROUP_BYTES of
  * payload), queues it in one transaction and wakes the others; otherwise it
  * sleeps until a leader has queued its command, or becomes the next leader.
- * Positions follow list order, which is arrival order. */
+ * Positions follow list order, which is arrival order. A command may leave
+ * its text to the leader (queue_push_prepared): the leader makes the texts
+ * of the run at the start of its transaction, one call per kind. */
 #define GROUP_BYTES (4 << 20)
 #define GROUP_STREAMS 256
 
 struct waiting_cmd {
 	uint32_t stream;
 	const char *db, *kind, *payload;
+	size_t size;               /* payload bytes, or the caller's estimate when prepared */
+	queue_prepare_fn prepare;  /* NULL: payload is given */
+	void *job;                 /* for prepare */
+	char *made;                /* the text prepare made (NULL: nothing to queue); freed by its caller */
+	bool prepared;             /* prepare_run has handed it to its prepare function */
+	bool queued;               /* it has a text: the run gives it a position */
 	uint64_t pos;
-	int state; /* 0 waiting, 1 queued, -1 failed */
+	int state;           /* 0 waiting, 1 queued, -1 failed */
+	bool lead;           /* handed the next run by the leader before */
+	pthread_cond_t wake; /* signalled when state is set or lead handed over */
 	struct waiting_cmd *next;
 };
 
+/* One stream's group. Its leader (only ever one: `flushing`) queues runs on
+ * the group's own connection, made for scripts (db_connect_scripts). */
 struct group {
 	pthread_mutex_t lock;
-	pthread_cond_t done;
 	struct waiting_cmd *head, **tail;
 	bool flushing;
+	MYSQL *conn;
 };
 
 static struct group groups[GROUP_STREAMS];
@@ -66,7 +79,6 @@ static void groups_init(void)
 {
 	for (int i = 0; i < GROUP_STREAMS; i++) {
 		pthread_mutex_init(&groups[i].lock, NULL);
-		pthread_cond_init(&groups[i].done, NULL);
 		groups[i].tail = &groups[i].head;
 	}
 }
@@ -77,8 +89,8 @@ static struct waiting_cmd *take_run(struct group *g, int *n)
 	struct waiting_cmd *first = g->head, *c = first, *last = NULL;
 	size_t bytes = 0;
 	*n = 0;
-	while (c && (*n == 0 || bytes + strlen(c->payload) <= GROUP_BYTES)) {
-		bytes += strlen(c->payload);
+	while (c && (*n == 0 || bytes + c->size <= GROUP_BYTES)) {
+		bytes += c->size;
 		last = c;
 		c = c->next;
 		(*n)++;
@@ -91,82 +103,193 @@ static struct waiting_cmd *take_run(struct group *g, int *n)
 	return first;
 }
 
-/* One transaction for the run: n positions at once, one multi-row INSERT. */
-static int flush_run(MYSQL *m, uint32_t stream, struct waiting_cmd *run, int n)
+/* Has each prepare function of the run make the texts of its commands, all
+ * of them in one call, in queue order. Returns 0 or -1. */
+static int prepare_run(MYSQL *m, struct waiting_cmd *run, int n)
 {
-	if (db_begin(m))
+	void **jobs = malloc(n * sizeof *jobs);
+	char **made = malloc(n * sizeof *made);
+	struct waiting_cmd **cmds = malloc(n * sizeof *cmds);
+	int r = jobs && made && cmds ? 0 : -1;
+	for (struct waiting_cmd *c = run; c && !r; c = c->next) {
+		if (!c->prepare || c->prepared)
+			continue;
+		int k = 0;
+		for (struct waiting_cmd *d = c; d; d = d->next)
+			if (d->prepare == c->prepare) {
+				d->prepared = true;
+				cmds[k] = d;
+				jobs[k++] = d->job;
+			}
+		r = c->prepare(m, jobs, made, k);
+		for (int i = 0; i < k; i++)
+			cmds[i]->made = r ? NULL : made[i];
+	}
+	free(jobs);
+	free(made);
+	free(cmds);
+	return r;
+}
+
+static const char *text_of(const struct waiting_cmd *c)
+{
+	return c->prepare ? c->made : c->payload;
+}
+
+/* The run in one transaction sent as one script (one round trip): its texts
+ * first (prepare_run), then n positions at once and one multi-row INSERT.
+ * @h starts NULL, so if the stream row were missing the INSERT would fail
+ * (strict mode) before the COMMIT. */
+static int flush_run(struct group *g, uint32_t stream, struct waiting_cmd *run, int n)
+{
+	if (!g->conn && !(g->conn = db_connect_scripts()))
 		return -1;
-	if (db_exec(m, "UPDATE streams SET head = LAST_INSERT_ID(head + %d) WHERE stream = %u", n, stream) !=
-	    1)
-		goto fail;
-	uint64_t pos = mysql_insert_id(m) - (uint64_t)n + 1;
-	size_t cap = 256;
+	MYSQL *m = g->conn;
+	int k = 0, r = -1;
+	char *sql = NULL;
+	if (prepare_run(m, run, n))
+		goto out;
+	size_t cap = 512;
 	for (struct waiting_cmd *c = run; c; c = c->next)
-		cap += 2 * (strlen(c->payload) + strlen(c->kind) + (c->db ? strlen(c->db) : 4)) + 96;
-	char *sql = malloc(cap), *w = sql;
+		if ((c->queued = text_of(c) != NULL)) {
+			k++;
+			cap += 2 * (strlen(text_of(c)) + strlen(c->kind) + (c->db ? strlen(c->db) : 4)) + 96;
+		}
+	if (k == 0) { /* every command turned out to have nothing to queue */
+		r = 0;
+		goto out;
+	}
+	char *w = sql = malloc(cap);
 	if (!sql)
-		goto fail;
-	w += sprintf(w, "INSERT INTO commands (stream, pos, db, kind, payload, created) VALUES ");
+		goto out;
+	w += sprintf(w,
+	             "START TRANSACTION;SET @h = NULL;"
+	             "UPDATE streams SET head = LAST_INSERT_ID(@h := head + %d) WHERE stream = %u;"
+	             "INSERT INTO commands (stream, pos, db, kind, payload, created) VALUES ",
+	             k, stream);
+	int i = 0;
 	for (struct waiting_cmd *c = run; c; c = c->next) {
-		c->pos = pos++;
-		w += sprintf(w, "%s(%u, %llu, ", c == run ? "" : ",", stream, (unsigned long long)c->pos);
+		if (!c->queued)
+			continue;
+		w += sprintf(w, "%s(%u, @h - %d, ", i ? "," : "", stream, k - 1 - i);
+		i++;
 		w += db_quote_into(m, w, c->db);
 		*w++ = ',';
 		w += db_quote_into(m, w, c->kind);
 		*w++ = ',';
-		w += db_quote_into(m, w, c->payload);
+		w += db_quote_into(m, w, text_of(c));
 		w += sprintf(w, ", NOW(6))");
+		free(c->made); /* in the script now: a bulk import's text need not live twice */
+		c->made = NULL;
 	}
-	long long r = db_exec(m, "%s", sql);
+	strcpy(w, ";COMMIT");
+	long long affected[5];
+	uint64_t ids[5];
+	if (db_script(m, sql, 5, affected, ids)) {
+		mysql_rollback(m);
+		goto out;
+	}
+	if (affected[2] != 1 || affected[3] != k) {
+		log_error("queue: stream %u: head moved %lld rows, %lld commands inserted of %d", stream,
+		          affected[2], affected[3], k);
+		goto out;
+	}
+	uint64_t pos = ids[2] - (uint64_t)k + 1;
+	for (struct waiting_cmd *c = run; c; c = c->next)
+		if (c->queued)
+			c->pos = pos++;
+	r = 0;
+out:
 	free(sql);
-	if (r != n || db_commit(m))
-		goto fail;
-	return 0;
-fail:
-	db_rollback(m);
-	return -1;
+	if (r && db_gone(m)) {
+		mysql_close(m);
+		g->conn = NULL;
+	}
+	return r;
+}
+
+/* The single-transaction path, for streams beyond the grouped ones. */
+static int push_alone(MYSQL *m, struct waiting_cmd *me)
+{
+	if (db_begin(m))
+		return -1;
+	if (prepare_run(m, me, 1)) {
+		db_rollback(m);
+		return -1;
+	}
+	if (text_of(me) && !(me->pos = queue_push_tx(m, me->stream, me->db, me->kind, text_of(me)))) {
+		db_rollback(m);
+		return -1;
+	}
+	return db_commit(m) ? -1 : 0;
+}
+
+/* Queues me: alone beyond the grouped streams, else in a run. A caller that
+ * finds no flush running leads: it takes the run (which starts with its own
+ * command), flushes it, sets each command's state and wakes its caller, and
+ * hands the lead to the first command left waiting, if any. */
+static int push(MYSQL *m, struct waiting_cmd *me)
+{
+	int r;
+	if (me->stream >= GROUP_STREAMS) {
+		r = push_alone(m, me);
+		free(me->made);
+		return r;
+	}
+	pthread_once(&groups_once, groups_init);
+	struct group *g = &groups[me->stream];
+	pthread_cond_init(&me->wake, NULL);
+	pthread_mutex_lock(&g->lock);
+	*g->tail = me;
+	g->tail = &me->next;
+	if (g->flushing) {
+		while (me->state == 0 && !me->lead)
+			pthread_cond_wait(&me->wake, &g->lock);
+	} else {
+		g->flushing = true;
+		me->lead = true;
+	}
+	if (me->state == 0) {
+		int n;
+		struct waiting_cmd *run = take_run(g, &n);
+		pthread_mutex_unlock(&g->lock);
+		int fr = flush_run(g, me->stream, run, n);
+		pthread_mutex_lock(&g->lock);
+		for (struct waiting_cmd *c = run, *next; c; c = next) {
+			next = c->next; /* c returns (and vanishes) once it has the lock again */
+			c->state = fr ? -1 : 1;
+			if (c != me)
+				pthread_cond_signal(&c->wake);
+		}
+		if (g->head) {
+			g->head->lead = true;
+			pthread_cond_signal(&g->head->wake);
+		} else {
+			g->flushing = false;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	pthread_cond_destroy(&me->wake);
+	r = me->state == 1 ? 0 : -1;
+	free(me->made);
+	return r;
 }
 
 uint64_t queue_push(MYSQL *m, uint32_t stream, const char *db, const char *kind, const char *payload)
 {
-	if (stream >= GROUP_STREAMS) {
-		/* Beyond the grouped streams: a transaction of its own. */
-		if (db_begin(m))
-			return 0;
-		uint64_t pos = queue_push_tx(m, stream, db, kind, payload);
-		if (!pos || db_commit(m)) {
-			db_rollback(m);
-			return 0;
-		}
-		return pos;
-	}
-	pthread_once(&groups_once, groups_init);
-	struct group *g = &groups[stream];
-	struct waiting_cmd me = {stream, db, kind, payload, 0, 0, NULL};
-	pthread_mutex_lock(&g->lock);
-	*g->tail = &me;
-	g->tail = &me.next;
-	while (me.state == 0) {
-		if (g->flushing) {
-			pthread_cond_wait(&g->done, &g->lock);
-			continue;
-		}
-		/* Lead: my command is still in the list, so the run holds it or an earlier one. */
-		int n;
-		struct waiting_cmd *run = take_run(g, &n);
-		g->flushing = true;
-		pthread_mutex_unlock(&g->lock);
-		int r = flush_run(m, stream, run, n);
-		pthread_mutex_lock(&g->lock);
-		for (struct waiting_cmd *c = run, *next; c; c = next) {
-			next = c->next; /* c may return (and vanish) as soon as its state is set */
-			c->state = r ? -1 : 1;
-		}
-		g->flushing = false;
-		pthread_cond_broadcast(&g->done);
-	}
-	pthread_mutex_unlock(&g->lock);
-	return me.state == 1 ? me.pos : 0;
+	struct waiting_cmd me = {.stream = stream, .db = db, .kind = kind, .payload = payload,
+	                         .size = strlen(payload)};
+	return push(m, &me) ? 0 : me.pos;
+}
+
+int queue_push_prepared(MYSQL *m, uint32_t stream, const char *db, const char *kind, size_t size,
+                        queue_prepare_fn prepare, void *job, uint64_t *pos)
+{
+	struct waiting_cmd me = {.stream = stream, .db = db, .kind = kind, .size = size,
+	                         .prepare = prepare, .job = job};
+	int r = push(m, &me);
+	*pos = me.pos;
+	return r;
 }
 
 /* Reads (stream, a[, b]) rows into clocks; positions 0 are left out (nothing yet). */

@@ -21,10 +21,25 @@ uint64_t queue_push_tx(MYSQL *m, uint32_t stream, const char *db, const char *ki
 
 /* Appends a command in a transaction of its own, committed before it returns:
  * a non-zero position means the command is durable. Concurrent callers of one
- * process on one stream are grouped: one of them (using its own connection m)
- * takes a run of positions and inserts the whole group in one transaction,
- * so one commit serves many requests. */
+ * process on one stream are grouped: one of them takes a run of positions and
+ * inserts the whole group in one transaction, sent as one script on the
+ * stream's own connection, so one commit and one round trip serve many
+ * requests. m serves only streams beyond the first 255, one command each. */
 uint64_t queue_push(MYSQL *m, uint32_t stream, const char *db, const char *kind, const char *payload);
+
+/* Makes the texts of n commands of one run, in queue order, from their jobs:
+ * made[i] is a malloc'd text (the queue frees it) or NULL to queue nothing for
+ * jobs[i]. Called by the group-commit leader inside the run's transaction,
+ * with its connection m: what it reads there, it reads for the whole run in
+ * one go. Returns 0, or -1 with nothing left in made (the run fails: none of
+ * its commands is queued). */
+typedef int (*queue_prepare_fn)(MYSQL *m, void **jobs, char **made, int n);
+
+/* queue_push for a command whose text the leader makes with prepare(job).
+ * size: about how long the text will be (runs are bounded by their bytes).
+ * Returns 0 with *pos its position (0 when prepare queued nothing), or -1. */
+int queue_push_prepared(MYSQL *m, uint32_t stream, const char *db, const char *kind, size_t size,
+                        queue_prepare_fn prepare, void *job, uint64_t *pos);
 
 /* Clock rows (last applied positions) of every stream, and the token epoch
  * (sql/005-token-epoch.sql) read by the same query; and the streams' heads. */

@@ -114,6 +114,47 @@ def test_empty_import_is_accepted(db, admin):
     assert r.body["created"] == []
 
 
+def test_import_of_known_contacts_only_queues_nothing(db, admin):
+    created, at = import_contacts(db, admin, [{"email": "known1@example.com"}, {"email": "known2@example.com"}])
+    head = get("/db/%s/sync" % db, token=admin, query={"at": enc(at)})
+    assert head.status == 200, head
+    r = post(imp_url(db), [{"email": "KNOWN2@example.com"}, {"email": "known1@example.com"}], token=admin)
+    assert r.status == 202, r
+    assert r.body == {"created": [created[1], created[0]], "at": []}
+    assert listing(db, admin)["count"] == 2
+
+
+def test_concurrent_imports_each_id_exists(admin):
+    """Many imports at once into two databases (the run of one leader may mix
+    them): every id handed out names a contact of the database it was imported
+    into, the same e-mail imported at once by many requests included."""
+    from concurrent.futures import ThreadPoolExecutor
+    from conftest import create_db, merge
+    dbs = [create_db(admin)[0] for _ in range(2)]
+
+    def one_import(i):
+        db = dbs[i % 2]
+        items = [{"email": "c%d@example.com" % i}, {"email": "same@example.com"}]
+        r = post(imp_url(db), items, token=admin)
+        assert r.status == 202, r
+        return db, r.body
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        results = list(pool.map(one_import, range(48)))
+    at = merge(*[body["at"] for _, body in results])
+    for db in dbs:
+        assert get("/db/%s/sync" % db, token=admin, query={"at": enc(at)}).status == 200
+    for db, body in results:
+        for cid in body["created"]:
+            r = get("/db/%s/contacts/%s" % (db, cid), token=admin)
+            assert r.status == 200, (db, cid, r)
+    for db in dbs:
+        # 24 distinct e-mails, and "same" at least once (twice or more only when
+        # imports raced in different runs: each then got its own contact).
+        count = listing(db, admin)["count"]
+        assert 25 <= count <= 48, count
+
+
 # ---------------------------------------------------------------- names, pics, genders
 
 
