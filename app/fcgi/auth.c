@@ -126,7 +126,8 @@ static int token_find(struct req *rq, const char hex[65], struct token_row *t)
 		if (hit)
 			return 1;
 	}
-	MYSQL_RES *res = db_query(rq->m, "SELECT hash, db, contact FROM tokens WHERE hash = %Q", hex);
+	MYSQL *m = req_m(rq);
+	MYSQL_RES *res = m ? db_query(m, "SELECT hash, db, contact FROM tokens WHERE hash = %Q", hex) : NULL;
 	if (!res)
 		return -1;
 	MYSQL_ROW row = mysql_fetch_row(res);
@@ -182,7 +183,7 @@ static unsigned db_slot(const char *id)
 	return h % DB_CACHE_SLOTS;
 }
 
-int auth_db_stream(MYSQL *m, const char *db, uint32_t *stream)
+int auth_db_stream(struct req *rq, const char *db, uint32_t *stream)
 {
 	if (!id_valid(db))
 		return 0;
@@ -193,7 +194,8 @@ int auth_db_stream(MYSQL *m, const char *db, uint32_t *stream)
 	pthread_mutex_unlock(&db_cache_lock);
 	if (hit)
 		return 1;
-	long long s = db_value(m, "SELECT stream FROM dbs WHERE id = %Q", db);
+	MYSQL *m = req_m(rq);
+	long long s = m ? db_value(m, "SELECT stream FROM dbs WHERE id = %Q", db) : -1;
 	if (s == -1)
 		return -1;
 	if (s < 0)
@@ -210,9 +212,12 @@ bool auth_is_admin(struct req *rq)
 {
 	if (rq->server_admin || rq->admin_known)
 		return rq->server_admin || rq->admin;
-	long long n = db_value(
-	    rq->m, "SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin' AND contact = %Q",
-	    rq->db, rq->contact);
+	MYSQL *m = req_m(rq);
+	long long n = m ? db_value(m,
+	                           "SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin' "
+	                           "AND contact = %Q",
+	                           rq->db, rq->contact)
+	                : -1;
 	rq->admin = n > 0;
 	rq->admin_known = n >= 0;
 	return rq->admin;
@@ -221,7 +226,7 @@ bool auth_is_admin(struct req *rq)
 int auth_load_database(struct req *rq, struct reply *rp)
 {
 	const char *db = req_param(rq, "db");
-	int found = auth_db_stream(rq->m, db, &rq->stream);
+	int found = auth_db_stream(rq, db, &rq->stream);
 	if (found < 0)
 		return reply_internal(rp, "database lookup");
 	if (!found)

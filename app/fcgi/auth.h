@@ -30,7 +30,7 @@ int auth_load_database(struct req *rq, struct reply *rp);
 int auth_database(struct req *rq, struct reply *rp);
 
 /* The stream of a database: 1 (found), 0 (no such database), -1 (MySQL failed). */
-int auth_db_stream(MYSQL *m, const char *db, uint32_t *stream);
+int auth_db_stream(struct req *rq, const char *db, uint32_t *stream);
 
 /* Server administrator, or member of the database's group admin (asked of
  * MySQL the first time a request needs it). */

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "fcgi/router.h"
+#include "store/db.h"
 
 static int hex(int c)
 {
@@ -224,6 +225,13 @@ void request_free(struct req *rq)
 	free(rq->body);
 	if (rq->json)
 		json_object_put(rq->json);
+}
+
+MYSQL *req_m(struct req *rq)
+{
+	if (!rq->m)
+		rq->m = db_acquire();
+	return rq->m;
 }
 
 const char *req_query(const struct req *rq, const char *key)

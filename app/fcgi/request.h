@@ -61,6 +61,11 @@ int request_parse_uri(struct req *rq, char *uri, struct reply *rp);
  * white space around it allowed, into rq->json: 0, or 400 "Invalid JSON body". */
 int request_parse_json(struct req *rq, struct reply *rp);
 
+/* The request's MySQL connection, taken from the pool the first time it is
+ * needed (an answer from the caches needs none); NULL when MySQL cannot be
+ * reached. The router gives it back. */
+MYSQL *req_m(struct req *rq);
+
 /* Query parameter, or NULL. */
 const char *req_query(const struct req *rq, const char *key);
 

@@ -177,20 +177,29 @@ static int authenticate(struct req *rq, struct reply *rp)
 	return 0;
 }
 
+#define DB_DOWN_MESSAGE "The database is unavailable. Try again later."
+
 /* The handler, or for a cached route the text it gave before, when a poll
  * made after this request arrived shows the stream where it was when that
  * text was read: nothing applied since, so the text is what MySQL would give. */
+static int handle(struct req *rq, struct reply *rp)
+{
+	if (!req_m(rq))
+		return reply_error(rp, 503, DB_DOWN_MESSAGE);
+	return rq->route->handler(rq, rp);
+}
+
 static int answer(struct req *rq, struct reply *rp)
 {
 	uint64_t pos, epoch;
 	if (!(rq->route->flags & R_CACHE) || !watcher_fresh(rq->mark, rq->stream, &pos, &epoch))
-		return rq->route->handler(rq, rp);
+		return handle(rq, rp);
 	char *key = cache_key(rq);
 	int st = 200;
 	if ((rp->text = cache_get(key, rq->stream, pos))) {
 		rp->status = 200;
 	} else {
-		st = rq->route->handler(rq, rp);
+		st = handle(rq, rp);
 		if (st == 200 && rp->body)
 			cache_put(key, rq->stream, pos, json_text(rp->body));
 	}
@@ -198,7 +207,6 @@ static int answer(struct req *rq, struct reply *rp)
 	return st;
 }
 
-#define DB_DOWN_MESSAGE "The database is unavailable. Try again later."
 
 /* A 500 while MariaDB is down or read-only is no bug of ours: the client gets a
  * 503 with Retry-After that says so, and may retry (README, "Failures"). A
@@ -247,8 +255,6 @@ void router_handle(FCGX_Request *fr)
 		st = wait_at(&rq, &rp);
 	if (!st)
 		st = parse_body(&rq, &rp);
-	if (!st && !(rq.m = db_acquire()))
-		st = reply_error(&rp, 503, DB_DOWN_MESSAGE);
 	if (!st && (rq.route->flags & R_DB) && (rq.route->flags & R_OPEN))
 		st = auth_load_database(&rq, &rp); /* no token: only the database */
 	if (!st)

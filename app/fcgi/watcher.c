@@ -61,7 +61,8 @@ static _Atomic bool demanded;  /* a request used the cache since the last poll s
 struct shared {
 	_Atomic uint64_t pos[FRESH_STREAMS];
 	_Atomic uint64_t epoch;
-	_Atomic uint64_t polled_us; /* CLOCK_MONOTONIC, microseconds */
+	_Atomic uint64_t polled_us;  /* CLOCK_MONOTONIC, microseconds */
+	_Atomic uint64_t claimed_us; /* when a worker last took the turn to poll for the caches */
 };
 static struct shared own, *shared = &own;
 static _Atomic int fresh_waiting;
@@ -139,13 +140,24 @@ static struct timespec next_poll(const struct timespec *last, long interval, boo
 	}
 	long us = fresh ? cf.poll_min_us : waiting > 0 ? interval : -1;
 	if (demand) {
-		uint64_t polled = atomic_load(&shared->polled_us);
+		uint64_t polled = atomic_load(&shared->polled_us), claimed = atomic_load(&shared->claimed_us);
+		if (claimed > polled)
+			polled = claimed;
 		uint64_t mine = us_of(last);
 		long lag_us = (long)(polled > mine ? polled - mine : 0) + cf.cache_lag_us / 2;
 		us = us < 0 || lag_us < us ? lag_us : us;
 	}
 	add_us(&due, us);
 	return due;
+}
+
+/* A poll only for the caches: the workers take turns, one poll per half
+ * cache_lag_us between them. True when it is this worker's turn. */
+static bool take_turn(uint64_t now)
+{
+	uint64_t claimed = atomic_load(&shared->claimed_us);
+	return claimed + (uint64_t)cf.cache_lag_us / 2 <= now &&
+	       atomic_compare_exchange_strong(&shared->claimed_us, &claimed, now);
 }
 
 static void *watch(void *unused)
@@ -175,8 +187,11 @@ static void *watch(void *unused)
 			}
 			struct timespec now, due = next_poll(&last, interval, fresh, demand);
 			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (!before(&now, &due))
-				break;
+			if (!before(&now, &due)) {
+				if (fresh || waiting > 0 || probe || take_turn(us_of(&now)))
+					break;
+				continue; /* another worker polls for the caches now */
+			}
 			pthread_cond_timedwait(&wake, &lock, &due);
 		}
 		probe = false;

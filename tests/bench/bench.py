@@ -136,10 +136,13 @@ def setup():
 
 
 def throughput(token, db, cid):
+    # Reads before writes: after a run of writes MariaDB keeps working for a
+    # while (purging old row versions, flushing pages), which would be counted
+    # against the reads.
     b0, _ = wrk("/version")
+    r, _ = wrk("/db/%s/contacts/%s" % (db, cid), lua("get.lua", 'wrk.headers["Authorization"] = "RUNORG token=%s"\n' % token))
     w, _ = wrk("/", post_script(token, db))
     wait_drained()
-    r, _ = wrk("/db/%s/contacts/%s" % (db, cid), lua("get.lua", 'wrk.headers["Authorization"] = "RUNORG token=%s"\n' % token))
     add("B0 GET /version", fmt(b0), "req/s", "", "", "baseline")
     add("W POST /contacts/import (1 contact)", fmt(w), "202/s", fmt(b0), fmt(w / b0, 2) if w and b0 else "n/a", "W/B0 >= 0.5")
     add("R GET /contacts/{cid}", fmt(r), "200/s", fmt(b0), fmt(r / b0, 2) if r and b0 else "n/a", "R/B0 >= 0.7")
