@@ -73,6 +73,31 @@ class Paused:
         os.kill(pid("processor"), signal.SIGCONT)
 
 
+def cpu_ticks():
+    """CPU time (clock ticks) used so far by each part of the stack."""
+    parts = {"lighttpd": [pid("lighttpd")], "workers": [pid("fcgi")] + workers(), "MariaDB": [pid("mariadb")],
+             "processor": [pid("processor")]}
+    out = {}
+    for name, pids in parts.items():
+        out[name] = 0
+        for p in pids:
+            try:
+                with open("/proc/%d/stat" % p) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                out[name] += int(fields[11]) + int(fields[12])  # utime, stime
+            except OSError:
+                pass
+    return out
+
+
+def cpu_per_request(before, after, requests):
+    """Microseconds of CPU per request, for each part: where a figure's time goes."""
+    hz = os.sysconf("SC_CLK_TCK")
+    if not requests:
+        return "n/a"
+    return " / ".join("%s %.0f" % (k, (after[k] - before[k]) * 1e6 / hz / requests) for k in after)
+
+
 def wrk(path, script=None, conns=32, seconds=SECONDS):
     args = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds]
     if script:
@@ -139,13 +164,25 @@ def throughput(token, db, cid):
     # Reads before writes: after a run of writes MariaDB keeps working for a
     # while (purging old row versions, flushing pages), which would be counted
     # against the reads.
-    b0, _ = wrk("/version")
-    r, _ = wrk("/db/%s/contacts/%s" % (db, cid), lua("get.lua", 'wrk.headers["Authorization"] = "RUNORG token=%s"\n' % token))
-    w, _ = wrk("/", post_script(token, db))
-    wait_drained()
+    cpu = {}
+
+    def measured(name, path, script=None):
+        before = cpu_ticks()
+        rate, _ = wrk(path, script)
+        if name == "W":
+            wait_drained()  # the processor's work on the writes counts too
+        cpu[name] = cpu_per_request(before, cpu_ticks(), rate * SECONDS if rate else 0)
+        return rate
+
+    b0 = measured("B0", "/version")
+    r = measured("R", "/db/%s/contacts/%s" % (db, cid),
+                 lua("get.lua", 'wrk.headers["Authorization"] = "RUNORG token=%s"\n' % token))
+    w = measured("W", "/", post_script(token, db))
     add("B0 GET /version", fmt(b0), "req/s", "", "", "baseline")
     add("W POST /contacts/import (1 contact)", fmt(w), "202/s", fmt(b0), fmt(w / b0, 2) if w and b0 else "n/a", "W/B0 >= 0.5")
     add("R GET /contacts/{cid}", fmt(r), "200/s", fmt(b0), fmt(r / b0, 2) if r and b0 else "n/a", "R/B0 >= 0.7")
+    for name in ("B0", "R", "W"):
+        add("CPU per request, %s" % name, cpu[name], "us", "", "", "where the time goes")
 
 
 class Sql:
