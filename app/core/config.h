@@ -15,7 +15,8 @@ struct config {
 	int poll_min_us;       /* poll_min_us: clock watcher's first poll interval (250) */
 	int poll_max_us;       /* poll_max_us: clock watcher's poll interval cap (500) */
 	int cache_kib;         /* cache_kib: reply cache per worker, KiB; 0 turns the caches off (512) */
-	int cache_lag_us;      /* cache_lag_us: how old a clock poll the caches may rely on (2000) */
+	int cache_lag_us;      /* cache_lag_us: how old a clock poll cached answers may rely on (2000) */
+	int revoke_lag_ms;     /* revoke_lag_ms: how old a poll checked tokens may rely on (100) */
 	char socket[256];      /* socket: FastCGI unix socket path ("var/run/runorg.sock") */
 	char base_path[128];   /* base_path: URL prefix RunOrg is served under ("") */
 	char db_host[128];     /* db_host ("localhost") */

@@ -116,8 +116,8 @@ static int token_revoke_cmd(MYSQL *m, const char *arg)
 	if (r == 0)
 		return fail("no such token");
 	/* Workers refuse it once they have polled the token epoch: at most
-	 * cache_lag_us from now (and one poll). When this returns, it is refused. */
-	usleep((useconds_t)cf.cache_lag_us + 5000);
+	 * revoke_lag_ms from now. When this returns, it is refused. */
+	usleep((useconds_t)cf.revoke_lag_ms * 1000 + 5000);
 	puts("revoked");
 	return 0;
 }

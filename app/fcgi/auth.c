@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/config.h"
 #include "core/id.h"
 #include "fcgi/watcher.h"
 #include "store/db.h"
@@ -91,10 +92,11 @@ struct token_row {
 
 /* Each worker remembers the tokens it has found: a direct-mapped table, a
  * slot per stored hash, guarded by token_cache_lock. An entry holds while the
- * token epoch it was read under is the epoch of a poll made after the request
- * arrived (watcher_fresh): revoking bumps the epoch (auth_token_revoke), so a
- * revoked token is refused from the first request after the revoke. Tokens
- * not found are never remembered. */
+ * token epoch it was read under is the epoch of a poll that started at most
+ * cf.revoke_lag_ms before the request (watcher_fresh): revoking bumps the
+ * epoch (auth_token_revoke), so a revoked token is refused that long after
+ * the revoke at most (runorgctl waits it out). Tokens not found are never
+ * remembered. */
 #define TOKEN_CACHE_SLOTS 1024
 static struct {
 	char hash[65];
@@ -115,7 +117,7 @@ static unsigned token_slot(const char hex[65])
 static int token_find(struct req *rq, const char hex[65], struct token_row *t)
 {
 	uint64_t pos, epoch;
-	bool fresh = watcher_fresh(rq->mark, rq->stream, &pos, &epoch);
+	bool fresh = watcher_fresh(rq->mark, rq->stream, cf.revoke_lag_ms * 1000L, &pos, &epoch);
 	unsigned slot = token_slot(hex);
 	if (fresh) {
 		pthread_mutex_lock(&token_cache_lock);

@@ -192,7 +192,8 @@ static int handle(struct req *rq, struct reply *rp)
 static int answer(struct req *rq, struct reply *rp)
 {
 	uint64_t pos, epoch;
-	if (!(rq->route->flags & R_CACHE) || !watcher_fresh(rq->mark, rq->stream, &pos, &epoch))
+	if (!(rq->route->flags & R_CACHE) ||
+	    !watcher_fresh(rq->mark, rq->stream, cf.cache_lag_us, &pos, &epoch))
 		return handle(rq, rp);
 	char *key = cache_key(rq);
 	int st = 200;

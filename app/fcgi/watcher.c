@@ -11,11 +11,12 @@
  * holds while the stream's position is the one it was read at; the workers of
  * one master share the positions they learn (watcher_share), so once one has
  * answered at a position, none answers from an older one. A cache may rely on
- * the positions while the newest poll of any worker started at most
- * cf.cache_lag_us ago: while requests use the caches, the watcher polls twice
- * in that time. Otherwise (an idle worker, or cache_lag_us = 0) the request
- * waits for a poll that starts after it arrived; polls start at most once per
- * cf.poll_min_us, and each one serves every request waiting. */
+ * the positions while the newest poll of any worker started at most its lag
+ * ago (cf.cache_lag_us for answers, cf.revoke_lag_ms for tokens): while
+ * requests use the caches, the workers poll twice in the shortest lag asked.
+ * Otherwise (an idle worker, or a lag of 0) the request waits for a poll that
+ * starts after it arrived; polls start at most once per cf.poll_min_us, and
+ * each one serves every request waiting. */
 #include "fcgi/watcher.h"
 
 #include <errno.h>
@@ -53,7 +54,9 @@ static uint64_t polls, waits;   /* counters (guarded by lock) */
 #define FRESH_STREAMS 1024
 static _Atomic uint32_t started, ended, tick;
 static _Atomic bool failing;   /* the last poll failed */
-static _Atomic bool demanded;  /* a request used the cache since the last poll started */
+/* The shortest lag a request using a cache asked for since the last poll
+ * started (0: none asked): while requests keep asking, a poll every half of it. */
+static _Atomic uint64_t demanded;
 
 /* What the workers of one master learn, shared between them (watcher_share):
  * the newest position seen of each stream, the newest token epoch, and when
@@ -131,7 +134,7 @@ static bool learn(const struct clock *seen)
  * poll; the current interval while at= waiters wait; and while requests use
  * the caches, half of cf.cache_lag_us after the newest poll of any worker,
  * so that one is always recent enough. Caller holds lock. */
-static struct timespec next_poll(const struct timespec *last, long interval, bool fresh, bool demand)
+static struct timespec next_poll(const struct timespec *last, long interval, bool fresh, uint64_t demand)
 {
 	struct timespec due = *last;
 	if (failing) {
@@ -144,7 +147,7 @@ static struct timespec next_poll(const struct timespec *last, long interval, boo
 		if (claimed > polled)
 			polled = claimed;
 		uint64_t mine = us_of(last);
-		long lag_us = (long)(polled > mine ? polled - mine : 0) + cf.cache_lag_us / 2;
+		long lag_us = (long)(polled > mine ? polled - mine : 0) + (long)demand / 2;
 		us = us < 0 || lag_us < us ? lag_us : us;
 	}
 	add_us(&due, us);
@@ -153,10 +156,10 @@ static struct timespec next_poll(const struct timespec *last, long interval, boo
 
 /* A poll only for the caches: the workers take turns, one poll per half
  * cache_lag_us between them. True when it is this worker's turn. */
-static bool take_turn(uint64_t now)
+static bool take_turn(uint64_t now, uint64_t demand)
 {
 	uint64_t claimed = atomic_load(&shared->claimed_us);
-	return claimed + (uint64_t)cf.cache_lag_us / 2 <= now &&
+	return claimed + demand / 2 <= now &&
 	       atomic_compare_exchange_strong(&shared->claimed_us, &claimed, now);
 }
 
@@ -174,7 +177,7 @@ static void *watch(void *unused)
 		for (;;) {
 			atomic_store(&unaware, true);
 			bool fresh = atomic_load(&fresh_waiting) > 0;
-			bool demand = cf.cache_lag_us > 0 && atomic_load(&demanded);
+			uint64_t demand = atomic_load(&demanded);
 			if (waiting == 0 && !fresh && !demand && !probe) {
 				pthread_cond_wait(&wake, &lock);
 				continue;
@@ -188,7 +191,7 @@ static void *watch(void *unused)
 			struct timespec now, due = next_poll(&last, interval, fresh, demand);
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!before(&now, &due)) {
-				if (fresh || waiting > 0 || probe || take_turn(us_of(&now)))
+				if (fresh || waiting > 0 || probe || take_turn(us_of(&now), demand))
 					break;
 				continue; /* another worker polls for the caches now */
 			}
@@ -196,7 +199,7 @@ static void *watch(void *unused)
 		}
 		probe = false;
 		atomic_store(&unaware, false);
-		atomic_store(&demanded, false);
+		atomic_store(&demanded, 0);
 		uint32_t seq = atomic_fetch_add(&started, 1) + 1;
 		clock_gettime(CLOCK_MONOTONIC, &last);
 		uint64_t started_us = us_of(&last);
@@ -315,15 +318,16 @@ static bool after(uint32_t ended_poll, uint32_t mark)
 	return (int32_t)(ended_poll - mark) > 0;
 }
 
-bool watcher_fresh(uint32_t mark, uint32_t stream, uint64_t *pos, uint64_t *token_epoch)
+bool watcher_fresh(uint32_t mark, uint32_t stream, long lag_us, uint64_t *pos, uint64_t *token_epoch)
 {
 	if (!fresh_served || stream >= FRESH_STREAMS)
 		return false;
 	bool recent = false;
-	if (cf.cache_lag_us > 0) {
-		if (!atomic_load(&demanded))
-			atomic_store(&demanded, true); /* keeps the polls coming while requests use them */
-		recent = mono_us() - atomic_load(&shared->polled_us) <= (uint64_t)cf.cache_lag_us;
+	if (lag_us > 0) {
+		uint64_t d = atomic_load(&demanded);
+		if (d == 0 || (uint64_t)lag_us < d)
+			atomic_store(&demanded, (uint64_t)lag_us); /* keeps the polls coming while requests use them */
+		recent = mono_us() - atomic_load(&shared->polled_us) <= (uint64_t)lag_us;
 	}
 	if (!recent && !after(atomic_load(&ended), mark) && !atomic_load(&failing)) {
 		atomic_fetch_add(&fresh_waiting, 1);

@@ -28,14 +28,14 @@ int watcher_share(void);
 uint32_t watcher_mark(void);
 
 /* Gives the position of `stream` and the token epoch as the workers know them,
- * once a poll of the clock rows has started at most cf.cache_lag_us ago (by
- * any worker), or, when none has or cache_lag_us is 0, after waiting for a
+ * once a poll of the clock rows has started at most lag_us ago (by any
+ * worker), or, when none has or lag_us is 0, after waiting for a
  * poll of this worker that started after `mark` was taken (one poll serves
  * every request waiting). A cached answer read at that position (or a token
  * read at that epoch) misses nothing applied before that poll started. False
  * when there is no such poll (CGI mode, MySQL failing, or no poll within
  * 1 s): the caller asks MySQL instead of its cache. */
-bool watcher_fresh(uint32_t mark, uint32_t stream, uint64_t *pos, uint64_t *token_epoch);
+bool watcher_fresh(uint32_t mark, uint32_t stream, long lag_us, uint64_t *pos, uint64_t *token_epoch);
 
 /* Counters for /status: polls made by this process's watcher, waits that slept. */
 void watcher_stats(uint64_t *polls, uint64_t *waits);

@@ -325,7 +325,7 @@ def revoke(token):
         done = r.returncode == 0
     if not done:  # by hand, as runorgctl does it: the row goes and the token epoch moves
         sql("DELETE FROM tokens WHERE hash = SHA2('%s', 256); UPDATE token_epoch SET n = n + 1" % token)
-        time.sleep(0.1)  # past cache_lag_us
+        time.sleep(0.2)  # past revoke_lag_ms
     assert sql("SELECT COUNT(*) FROM tokens WHERE hash = SHA2('%s', 256)" % token) == [["0"]]
 
 

@@ -19,6 +19,7 @@ static const char *all_vars[] = {
     "RUNORG_DB_SOCKET",   "RUNORG_DB_USER",         "RUNORG_DB_PASSWORD", "RUNORG_DB_NAME",
     "RUNORG_SQL_DIR",     "RUNORG_PID_FILE",        "RUNORG_LOG_LEVEL",   "RUNORG_LOG_FILE",
     "RUNORG_CONF",        "RUNORG_BASE_PATH",       "RUNORG_CACHE_KIB",   "RUNORG_CACHE_LAG_US",
+    "RUNORG_REVOKE_LAG_MS",
 };
 
 static char path[64];
@@ -84,6 +85,7 @@ static void assert_defaults(void)
 	assert_int_equal(cf.poll_max_us, 500);
 	assert_int_equal(cf.cache_kib, 512);
 	assert_int_equal(cf.cache_lag_us, 2000);
+	assert_int_equal(cf.revoke_lag_ms, 100);
 	assert_string_equal(cf.socket, "var/run/runorg.sock");
 	assert_string_equal(cf.db_host, "localhost");
 	assert_int_equal(cf.db_port, 3306);
