@@ -62,11 +62,12 @@ int auth_token_revoke(MYSQL *m, const char *token)
 	char hex[65];
 	token_hash(token, hex);
 	/* The epoch moves with the delete, in one transaction: every worker
-	 * forgets the tokens it remembers before it answers another request. */
+	 * forgets the tokens it remembers within revoke_lag_ms. Without the
+	 * epoch's row (sql/005-token-epoch.sql) nothing is deleted. */
 	if (db_begin(m))
 		return -1;
 	long long n = db_exec(m, "DELETE FROM tokens WHERE hash = %Q", hex);
-	if (n < 0 || (n > 0 && db_exec(m, "UPDATE token_epoch SET n = n + 1") < 0) || db_commit(m)) {
+	if (n < 0 || (n > 0 && db_exec(m, "UPDATE token_epoch SET n = n + 1") != 1) || db_commit(m)) {
 		db_rollback(m);
 		return -1;
 	}

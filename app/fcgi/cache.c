@@ -3,8 +3,9 @@
  * Every projection a read can see changes only when the processor applies a
  * command, in the transaction that moves the stream's clock row. So the text
  * of a read made at a position stays the right answer for as long as the
- * clock row shows that position; the router asks the watcher for a poll made
- * after the request arrived before it answers from here (router.c).
+ * clock row shows that position; the router answers from here only with a
+ * position from a poll that started at most cf.cache_lag_us before the
+ * request, or after it arrived (watcher_fresh, router.c).
  *
  * A direct-mapped table, a slot per hash of the key, one lock. Within
  * cf.cache_kib: when a new entry would not fit, every entry is dropped. */

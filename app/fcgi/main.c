@@ -133,8 +133,9 @@ static void worker(const sigset_t *sigs)
 	int sig;
 	sigwait(sigs, &sig);
 	atomic_store(&stopping, 1);
-	/* Drain: the requests already accepted finish; idle threads stay in accept()
-	 * and die with the process. Two quiet looks in a row, at most 10 s. */
+	/* Drain: the requests already accepted finish; the idle threads (one in
+	 * accept(), the others on the idle stack) die with the process. Two quiet
+	 * looks in a row, at most 10 s. */
 	for (int i = 0, quiet = 0; i < 200 && quiet < 2; i++) {
 		usleep(50000);
 		quiet = atomic_load(&busy) == 0 ? quiet + 1 : 0;

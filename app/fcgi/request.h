@@ -44,7 +44,7 @@ struct req {
 	char contact[ID_LEN + 1]; /* contact the token belongs to ("" for a server administrator) */
 	char as[ID_LEN + 1];      /* as= contact, else the token's contact */
 	uint64_t received_us;
-	uint32_t mark;    /* watcher_mark() when the request arrived: caches answer only after a poll past it */
+	uint32_t mark;    /* watcher_mark() when the request arrived (see watcher_fresh) */
 	uint64_t wait_us; /* time spent waiting for a clock (at=, /sync), for the request log */
 };
 

@@ -180,8 +180,9 @@ static int authenticate(struct req *rq, struct reply *rp)
 #define DB_DOWN_MESSAGE "The database is unavailable. Try again later."
 
 /* The handler, or for a cached route the text it gave before, when a poll
- * made after this request arrived shows the stream where it was when that
- * text was read: nothing applied since, so the text is what MySQL would give. */
+ * that started at most cf.cache_lag_us before this request (or after it
+ * arrived) shows the stream where it was when that text was read: nothing
+ * applied since, so the text is what MySQL would have given then. */
 static int handle(struct req *rq, struct reply *rp)
 {
 	if (!req_m(rq))

@@ -1,9 +1,9 @@
 /* watcher.c — where a request waits for its at= clock: one polling thread per worker process.
  *
  * Waiters register under `lock` and sleep on `advanced`. While anyone waits,
- * the watcher thread polls every clock row in one query, starting at
- * cf.poll_min_us after a registration and doubling up to cf.poll_max_us while
- * nothing moves; each time the clock advances it wakes every waiter, and each
+ * the watcher thread polls every clock row in one query, every cf.poll_min_us
+ * (from one poll's start to the next) after a registration, the interval
+ * doubling up to cf.poll_max_us while nothing moves; each time the clock advances it wakes every waiter, and each
  * re-checks its own clock. A waiter checks `known` under the same lock it
  * registers with, so an advance between its check and its sleep is never missed.
  *
@@ -171,9 +171,10 @@ static void *watch(void *unused)
 	struct timespec last = {0, 0};
 	pthread_mutex_lock(&lock);
 	for (;;) {
-		/* Sleep until someone waits and a poll is due. A new at= waiter
-		 * has just read the clock rows itself (check_heads), so it only
-		 * brings the short interval back. */
+		/* Sleep until someone waits and a poll is due (intervals count
+		 * from the start of the last poll). A new at= waiter has just read
+		 * the clock rows itself (check_heads), so it only brings the short
+		 * interval back. */
 		for (;;) {
 			atomic_store(&unaware, true);
 			bool fresh = atomic_load(&fresh_waiting) > 0;
@@ -191,7 +192,7 @@ static void *watch(void *unused)
 			struct timespec now, due = next_poll(&last, interval, fresh, demand);
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!before(&now, &due)) {
-				if (fresh || waiting > 0 || probe || take_turn(us_of(&now), demand))
+				if (failing || fresh || waiting > 0 || probe || take_turn(us_of(&now), demand))
 					break;
 				continue; /* another worker polls for the caches now */
 			}
@@ -324,9 +325,11 @@ bool watcher_fresh(uint32_t mark, uint32_t stream, long lag_us, uint64_t *pos, u
 		return false;
 	bool recent = false;
 	if (lag_us > 0) {
+		/* Keeps the polls coming while requests use them, for the shortest lag asked. */
 		uint64_t d = atomic_load(&demanded);
-		if (d == 0 || (uint64_t)lag_us < d)
-			atomic_store(&demanded, (uint64_t)lag_us); /* keeps the polls coming while requests use them */
+		while ((d == 0 || (uint64_t)lag_us < d) &&
+		       !atomic_compare_exchange_weak(&demanded, &d, (uint64_t)lag_us))
+			;
 		recent = mono_us() - atomic_load(&shared->polled_us) <= (uint64_t)lag_us;
 	}
 	if (!recent && !after(atomic_load(&ended), mark) && !atomic_load(&failing)) {

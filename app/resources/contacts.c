@@ -141,6 +141,7 @@ struct key_table {
 	struct {
 		const char *db, *key;
 		const char *id;             /* the id an item of the run took for it */
+		int job;                    /* the job whose command creates that id */
 		char existing[ID_LEN + 1];  /* or the id of a contact that has it already */
 	} *slot;
 	size_t size;
@@ -238,8 +239,9 @@ static json_object *item_command(const struct item *it)
  * item the id of an existing contact with the same e-mail (case-insensitive),
  * or of an earlier item of the run with the same e-mail (in this request or
  * one queued before it), or a new one; each job's command lists its new
- * contacts (none: nothing is queued for it). */
-static int import_prepare(MYSQL *m, void **jobv, char **made, int n)
+ * contacts. A job with none queues nothing: it waits for the last earlier
+ * job whose contacts it names (after[j]), or for nothing. */
+static int import_prepare(MYSQL *m, void **jobv, char **made, int *after, int n)
 {
 	struct import_job **jobs = (struct import_job **)jobv;
 	size_t items = 0;
@@ -273,6 +275,8 @@ static int import_prepare(MYSQL *m, void **jobv, char **made, int n)
 				memcpy(it->id, t.slot[k].existing, sizeof it->id);
 			} else if (t.slot[k].id) {
 				memcpy(it->id, t.slot[k].id, sizeof it->id); /* an earlier item's */
+				if (t.slot[k].job != j && t.slot[k].job > after[j])
+					after[j] = t.slot[k].job;
 			} else {
 				id_next(it->id);
 				it->is_new = true;
@@ -280,8 +284,10 @@ static int import_prepare(MYSQL *m, void **jobv, char **made, int n)
 				sprintbuf(cmd, "%s%s", fresh++ ? "," : "", json_text(c));
 				json_object_put(c);
 			}
-			if (!t.slot[k].id)
+			if (!t.slot[k].id) {
 				t.slot[k].id = it->id;
+				t.slot[k].job = j;
+			}
 		}
 		sprintbuf(cmd, "]}");
 		/* The text is the printbuf's own buffer (a public field of json-c's
@@ -324,7 +330,7 @@ int contacts_import(struct req *rq, struct reply *rp)
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(created, json_object_new_string(it[i].id));
 	items_free(it, n);
-	/* Nothing new: nothing was queued, nothing to wait for. */
+	/* Nothing new, nor made by an import queued just before: nothing to wait for. */
 	json_object *at = pos ? at_json(rq->stream, pos) : json_object_new_array();
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "created", created);

@@ -301,20 +301,39 @@ bool db_gone(MYSQL *m)
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pool_free = PTHREAD_COND_INITIALIZER;
 static MYSQL **pool_idle;
+static time_t *pool_used; /* when each idle connection was released */
 static int pool_nidle, pool_open;
+
+bool db_idle_alive(MYSQL *m, time_t used)
+{
+	return time(NULL) - used < DB_IDLE_PING_S || mysql_ping(m) == 0;
+}
 
 MYSQL *db_acquire(void)
 {
 	pthread_mutex_lock(&pool_lock);
-	if (!pool_idle)
+	if (!pool_idle) {
 		pool_idle = calloc(cf.db_pool, sizeof *pool_idle);
+		pool_used = calloc(cf.db_pool, sizeof *pool_used);
+	}
 	while (pool_nidle == 0 && pool_open >= cf.db_pool)
 		pthread_cond_wait(&pool_free, &pool_lock);
 	MYSQL *m = NULL;
 	if (pool_nidle > 0) {
 		m = pool_idle[--pool_nidle];
+		time_t used = pool_used[pool_nidle];
 		pthread_mutex_unlock(&pool_lock);
-		return m;
+		if (db_idle_alive(m, used))
+			return m;
+		mysql_close(m); /* closed by the server while idle (wait_timeout): a new one */
+		m = db_connect();
+		if (m)
+			return m;
+		pthread_mutex_lock(&pool_lock);
+		pool_open--;
+		pthread_cond_signal(&pool_free);
+		pthread_mutex_unlock(&pool_lock);
+		return NULL;
 	}
 	pool_open++;
 	pthread_mutex_unlock(&pool_lock);
@@ -345,6 +364,7 @@ void db_release(MYSQL *m, bool broken)
 		pool_nidle = 0;
 		pool_open -= 1 + nstale;
 	} else {
+		pool_used[pool_nidle] = time(NULL);
 		pool_idle[pool_nidle++] = m;
 	}
 	pthread_cond_broadcast(&pool_free);

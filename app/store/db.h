@@ -5,6 +5,7 @@
 #include <mysql.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Opens a connection from the configuration (utf8mb4, autocommit on).
  * Returns NULL (and logs why) when MySQL cannot be reached. */
@@ -53,6 +54,12 @@ void db_rollback(MYSQL *m);
 
 /* True when the last error means the connection is gone and must be replaced. */
 bool db_gone(MYSQL *m);
+
+/* A connection idle for DB_IDLE_PING_S or more may have been closed by the
+ * server (wait_timeout): db_idle_alive pings it then, and is false when it is
+ * gone (close it and connect again). used: when it was last used. */
+#define DB_IDLE_PING_S 60
+bool db_idle_alive(MYSQL *m, time_t used);
 
 /* Pool of connections of one process, shared by its threads: acquire blocks
  * while all `cf.db_pool` connections are in use. Release with broken = true

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "store/db.h"
@@ -43,7 +44,7 @@ uint64_t queue_push_tx(MYSQL *m, uint32_t stream, const char *db, const char *ki
  * sleeps until a leader has queued its command, or becomes the next leader.
  * Positions follow list order, which is arrival order. A command may leave
  * its text to the leader (queue_push_prepared): the leader makes the texts
- * of the run at the start of its transaction, one call per kind. */
+ * of the run just before its transaction, one call per kind. */
 #define GROUP_BYTES (4 << 20)
 #define GROUP_STREAMS 256
 
@@ -56,6 +57,8 @@ struct waiting_cmd {
 	char *made;                /* the text prepare made (NULL: nothing to queue); freed by its caller */
 	bool prepared;             /* prepare_run has handed it to its prepare function */
 	bool queued;               /* it has a text: the run gives it a position */
+	bool failed;               /* its prepare function failed: not queued, answered -1 */
+	struct waiting_cmd *same_as; /* no text, but waits for this earlier command of the run */
 	uint64_t pos;
 	int state;           /* 0 waiting, 1 queued, -1 failed */
 	bool lead;           /* handed the next run by the leader before */
@@ -70,6 +73,7 @@ struct group {
 	struct waiting_cmd *head, **tail;
 	bool flushing;
 	MYSQL *conn;
+	time_t used; /* when conn last ran a script */
 };
 
 static struct group groups[GROUP_STREAMS];
@@ -104,13 +108,16 @@ static struct waiting_cmd *take_run(struct group *g, int *n)
 }
 
 /* Has each prepare function of the run make the texts of its commands, all
- * of them in one call, in queue order. Returns 0 or -1. */
+ * of them in one call, in queue order (before the run's transaction, on its
+ * connection). When one fails, its commands fail and the others go on.
+ * Returns -1 only when out of memory. */
 static int prepare_run(MYSQL *m, struct waiting_cmd *run, int n)
 {
 	void **jobs = malloc(n * sizeof *jobs);
 	char **made = malloc(n * sizeof *made);
+	int *after = malloc(n * sizeof *after);
 	struct waiting_cmd **cmds = malloc(n * sizeof *cmds);
-	int r = jobs && made && cmds ? 0 : -1;
+	int r = jobs && made && after && cmds ? 0 : -1;
 	for (struct waiting_cmd *c = run; c && !r; c = c->next) {
 		if (!c->prepare || c->prepared)
 			continue;
@@ -121,12 +128,19 @@ static int prepare_run(MYSQL *m, struct waiting_cmd *run, int n)
 				cmds[k] = d;
 				jobs[k++] = d->job;
 			}
-		r = c->prepare(m, jobs, made, k);
 		for (int i = 0; i < k; i++)
-			cmds[i]->made = r ? NULL : made[i];
+			after[i] = -1;
+		bool failed = c->prepare(m, jobs, made, after, k) != 0;
+		for (int i = 0; i < k; i++) {
+			cmds[i]->failed = failed;
+			cmds[i]->made = failed ? NULL : made[i];
+			if (!failed && !made[i] && after[i] >= 0 && after[i] < i)
+				cmds[i]->same_as = cmds[after[i]];
+		}
 	}
 	free(jobs);
 	free(made);
+	free(after);
 	free(cmds);
 	return r;
 }
@@ -136,14 +150,19 @@ static const char *text_of(const struct waiting_cmd *c)
 	return c->prepare ? c->made : c->payload;
 }
 
-/* The run in one transaction sent as one script (one round trip): its texts
- * first (prepare_run), then n positions at once and one multi-row INSERT.
- * @h starts NULL, so if the stream row were missing the INSERT would fail
- * (strict mode) before the COMMIT. */
+/* The texts of the run (prepare_run), then the run in one transaction sent
+ * as one script (one round trip): k positions at once and one multi-row
+ * INSERT. @h starts NULL, so if the stream row were missing the INSERT would
+ * fail (strict mode) before the COMMIT. */
 static int flush_run(struct group *g, uint32_t stream, struct waiting_cmd *run, int n)
 {
+	if (g->conn && !db_idle_alive(g->conn, g->used)) {
+		mysql_close(g->conn);
+		g->conn = NULL;
+	}
 	if (!g->conn && !(g->conn = db_connect_scripts()))
 		return -1;
+	g->used = time(NULL);
 	MYSQL *m = g->conn;
 	int k = 0, r = -1;
 	char *sql = NULL;
@@ -198,6 +217,8 @@ static int flush_run(struct group *g, uint32_t stream, struct waiting_cmd *run, 
 	for (struct waiting_cmd *c = run; c; c = c->next)
 		if (c->queued)
 			c->pos = pos++;
+		else if (c->same_as)
+			c->pos = c->same_as->pos; /* earlier in the run: already set */
 	r = 0;
 out:
 	free(sql);
@@ -213,7 +234,7 @@ static int push_alone(MYSQL *m, struct waiting_cmd *me)
 {
 	if (db_begin(m))
 		return -1;
-	if (prepare_run(m, me, 1)) {
+	if (prepare_run(m, me, 1) || me->failed) {
 		db_rollback(m);
 		return -1;
 	}
@@ -257,7 +278,7 @@ static int push(MYSQL *m, struct waiting_cmd *me)
 		pthread_mutex_lock(&g->lock);
 		for (struct waiting_cmd *c = run, *next; c; c = next) {
 			next = c->next; /* c returns (and vanishes) once it has the lock again */
-			c->state = fr ? -1 : 1;
+			c->state = fr || c->failed ? -1 : 1;
 			if (c != me)
 				pthread_cond_signal(&c->wake);
 		}

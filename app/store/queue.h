@@ -29,11 +29,13 @@ uint64_t queue_push(MYSQL *m, uint32_t stream, const char *db, const char *kind,
 
 /* Makes the texts of n commands of one run, in queue order, from their jobs:
  * made[i] is a malloc'd text (the queue frees it) or NULL to queue nothing for
- * jobs[i]. Called by the group-commit leader inside the run's transaction,
- * with its connection m: what it reads there, it reads for the whole run in
- * one go. Returns 0, or -1 with nothing left in made (the run fails: none of
- * its commands is queued). */
-typedef int (*queue_prepare_fn)(MYSQL *m, void **jobs, char **made, int n);
+ * jobs[i]; then after[i] (-1 when called) may name an earlier command j < i
+ * of the call whose position jobs[i] must wait for (it uses what j creates).
+ * Called by the group-commit leader just before the run's transaction, with
+ * its connection m: what it reads, it reads for the whole run in one go.
+ * Returns 0, or -1 with nothing left in made (those n commands fail; the
+ * rest of the run is queued). */
+typedef int (*queue_prepare_fn)(MYSQL *m, void **jobs, char **made, int *after, int n);
 
 /* queue_push for a command whose text the leader makes with prepare(job).
  * size: about how long the text will be (runs are bounded by their bytes).
