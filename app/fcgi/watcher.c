@@ -132,8 +132,9 @@ static bool learn(const struct clock *seen)
 /* When the next poll is due, after the last one this process started: 100 ms
  * after a failure; the shortest interval while requests wait for a fresh
  * poll; the current interval while at= waiters wait; and while requests use
- * the caches, half of cf.cache_lag_us after the newest poll of any worker,
- * so that one is always recent enough. Caller holds lock. */
+ * the caches, half of the shortest lag they asked for after the newest poll
+ * (or turn taken) of any worker, so that one is always recent enough.
+ * Caller holds lock. */
 static struct timespec next_poll(const struct timespec *last, long interval, bool fresh, uint64_t demand)
 {
 	struct timespec due = *last;
@@ -154,8 +155,8 @@ static struct timespec next_poll(const struct timespec *last, long interval, boo
 	return due;
 }
 
-/* A poll only for the caches: the workers take turns, one poll per half
- * cache_lag_us between them. True when it is this worker's turn. */
+/* A poll only for the caches: the workers take turns, one poll per half of
+ * the lag asked (demand) between them. True when it is this worker's turn. */
 static bool take_turn(uint64_t now, uint64_t demand)
 {
 	uint64_t claimed = atomic_load(&shared->claimed_us);

@@ -222,7 +222,7 @@ static int flush_run(struct group *g, uint32_t stream, struct waiting_cmd *run, 
 	r = 0;
 out:
 	free(sql);
-	if (r && db_gone(m)) {
+	if (db_gone(m)) { /* also when only a prepare failed on it */
 		mysql_close(m);
 		g->conn = NULL;
 	}
