@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/config.h"
 #include "core/label.h"
@@ -115,9 +114,6 @@ static int token_revoke_cmd(MYSQL *m, const char *arg)
 		return fail("could not revoke the token");
 	if (r == 0)
 		return fail("no such token");
-	/* Workers refuse it once they have polled the token epoch: at most
-	 * revoke_lag_ms from now. When this returns, it is refused. */
-	usleep((useconds_t)cf.revoke_lag_ms * 1000 + 5000);
 	puts("revoked");
 	return 0;
 }

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
+#include "core/hash.h"
 #include "core/id.h"
 #include "fcgi/watcher.h"
 #include "store/db.h"
@@ -71,6 +73,10 @@ int auth_token_revoke(MYSQL *m, const char *token)
 		db_rollback(m);
 		return -1;
 	}
+	/* Workers refuse it once a poll of theirs has seen the new epoch: at
+	 * most revoke_lag_ms from now. When this returns, it is refused. */
+	if (n > 0)
+		usleep((useconds_t)cf.revoke_lag_ms * 1000 + 5000);
 	return n > 0;
 }
 
@@ -180,10 +186,7 @@ static pthread_mutex_t db_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned db_slot(const char *id)
 {
-	unsigned h = 2166136261u;
-	for (const char *p = id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h % DB_CACHE_SLOTS;
+	return hash_str(HASH_START, id) % DB_CACHE_SLOTS;
 }
 
 int auth_db_stream(struct req *rq, const char *db, uint32_t *stream)

@@ -13,7 +13,8 @@
  * under autocommit). db and contact NULL: a server-administrator token. Returns 0 or -1. */
 int auth_token_new(MYSQL *m, const char *db, const char *contact, char out[AUTH_TOKEN_LEN + 1]);
 
-/* Deletes a token, found by its hash (runorgctl token revoke). Returns 1 when
+/* Deletes a token, found by its hash (runorgctl token revoke), and returns
+ * once no worker accepts it any more (after cf.revoke_lag_ms). Returns 1 when
  * it existed, 0 when it did not, -1 on a database error. */
 int auth_token_revoke(MYSQL *m, const char *token);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/hash.h"
 
 #define CACHE_SLOTS 2048
 
@@ -69,10 +70,7 @@ char *cache_key(const struct req *rq)
 
 static struct entry *slot_of(const char *key)
 {
-	unsigned h = 2166136261u;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return &slots[h % CACHE_SLOTS];
+	return &slots[hash_str(HASH_START, key) % CACHE_SLOTS];
 }
 
 static void drop(struct entry *e)

@@ -95,13 +95,6 @@ static uint64_t us_of(const struct timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000 + (uint64_t)ts->tv_nsec / 1000;
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return us_of(&ts);
-}
-
 static bool before(const struct timespec *a, const struct timespec *b)
 {
 	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -331,7 +324,7 @@ bool watcher_fresh(uint32_t mark, uint32_t stream, long lag_us, uint64_t *pos, u
 		while ((d == 0 || (uint64_t)lag_us < d) &&
 		       !atomic_compare_exchange_weak(&demanded, &d, (uint64_t)lag_us))
 			;
-		recent = mono_us() - atomic_load(&shared->polled_us) <= (uint64_t)lag_us;
+		recent = db_mono_us() - atomic_load(&shared->polled_us) <= (uint64_t)lag_us;
 	}
 	if (!recent && !after(atomic_load(&ended), mark) && !atomic_load(&failing)) {
 		atomic_fetch_add(&fresh_waiting, 1);

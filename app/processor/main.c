@@ -82,13 +82,6 @@ static int apply_one(MYSQL *m, bool careful, const struct applier *a, const char
 	return r;
 }
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* The commands of one run, read from the queue. */
 struct run {
 	int n;
@@ -182,7 +175,7 @@ static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 		return -1;
 	}
 	int applied = 0, r = APPLY_OK;
-	uint64_t started = now_us();
+	uint64_t started = db_mono_us();
 	if (run->n > 0 && db_begin(m))
 		r = APPLY_ERROR;
 	while (r == APPLY_OK && applied < run->n) {
@@ -190,7 +183,7 @@ static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 		r = apply_some(m, careful, stream, run, applied, &n);
 		if (r == APPLY_OK)
 			applied += n;
-		if (stopping || now_us() - started > BATCH_US)
+		if (stopping || db_mono_us() - started > BATCH_US)
 			break;
 	}
 	uint64_t last = applied ? run->pos[applied - 1] : 0;
@@ -213,7 +206,7 @@ static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 		return -1;
 	}
 	log_info("stream %u: applied %d commands up to %llu in %.1fms", stream, applied,
-	         (unsigned long long)last, (now_us() - started) / 1000.0);
+	         (unsigned long long)last, (db_mono_us() - started) / 1000.0);
 	return applied;
 }
 

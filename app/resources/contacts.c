@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "core/id.h"
 #include "core/person.h"
 #include "fcgi/auth.h"
@@ -149,12 +150,7 @@ struct key_table {
 
 static size_t key_hash(const struct key_table *t, const char *db, const char *key)
 {
-	unsigned h = 2166136261u;
-	for (const char *p = db; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return h % t->size;
+	return hash_str(hash_str(HASH_START, db), key) % t->size;
 }
 
 /* The slot of (db, key): where it is, or the empty one where it would go. */

@@ -405,6 +405,13 @@ enum db_state db_state(MYSQL *m, uint64_t since_us)
 	return ro < 0 ? DB_DOWN : ro > 0 ? DB_READ_ONLY : DB_UP;
 }
 
+uint64_t db_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 uint64_t db_now_us(void)
 {
 	struct timespec ts;

@@ -77,5 +77,7 @@ enum db_state db_state(MYSQL *m, uint64_t since_us);
 
 /* Microseconds since the epoch, wall clock. */
 uint64_t db_now_us(void);
+/* Microseconds of CLOCK_MONOTONIC (the same in every process of the machine), for durations. */
+uint64_t db_mono_us(void);
 
 #endif
