@@ -6,6 +6,7 @@
 #   make token      a new server-administrator token for the running stack
 #   make bench      the benchmark table (also in var/bench/latest.md)
 #   make test       isolated stack + unit tests + API tests, prints "N passed, N failed"
+#   make check-layers  the processor and runorgctl link nothing of the HTTP front (run by make test)
 #   make unit       build and run the C unit tests only
 #   make test SANITIZE=1  the same with AddressSanitizer + UBSan, built in build/sanitize
 #   make test-faults      fault scenarios (kill -9, standby, MariaDB restart, read-only)
@@ -41,11 +42,23 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(CFLAGS) -Wall -Wextra -pthread -Iapp $(PKG_CFLAGS)
 LIBS = $(PKG_LIBS) -lfcgi -pthread
 
-# Every app/**/*.c except the main.c files goes into libruno.a.
-MAINS := app/fcgi/main.c app/processor/main.c app/ctl/main.c
-LIB_SRCS := $(filter-out $(MAINS),$(shell find app -name '*.c' 2>/dev/null | sort))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-LIB := $(BUILD)/libruno.a
+# The layers, lowest first (README, "How the code is laid out"):
+#   core (no I/O) -> store (MariaDB) -> resources (commands, appliers, projections)
+#   -> the HTTP front: fcgi/ and the route handlers resources/*_routes.c.
+# runorg-processor and runorgctl sit on resources and below: they link
+# neither libfcgi nor any object of the front (make check-layers proves it).
+CORE_SRCS := $(sort $(wildcard app/core/*.c))
+STORE_SRCS := $(sort $(wildcard app/store/*.c))
+ROUTE_SRCS := $(sort $(wildcard app/resources/*_routes.c))
+RES_SRCS := $(filter-out $(ROUTE_SRCS),$(sort $(wildcard app/resources/*.c)))
+FRONT_SRCS := $(filter-out app/fcgi/main.c,$(sort $(wildcard app/fcgi/*.c))) $(ROUTE_SRCS)
+PROC_SRCS := $(filter-out app/processor/main.c,$(sort $(wildcard app/processor/*.c)))
+BASE_OBJS := $(addprefix $(BUILD)/obj/,$(CORE_SRCS:.c=.o) $(STORE_SRCS:.c=.o) $(RES_SRCS:.c=.o))
+FRONT_OBJS := $(addprefix $(BUILD)/obj/,$(FRONT_SRCS:.c=.o))
+PROC_OBJS := $(addprefix $(BUILD)/obj/,$(PROC_SRCS:.c=.o))
+BASE_LIB := $(BUILD)/libruno-base.a
+FRONT_LIB := $(BUILD)/libruno-front.a
+BASE_LIBS = $(PKG_LIBS) -pthread
 PROGRAMS := $(BUILD)/runorg-fcgi $(BUILD)/runorg-processor $(BUILD)/runorgctl
 
 # Unit tests: tests/unit/test_x.c -> build/tests/test_x (cmocka).
@@ -55,7 +68,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Keep the unit-test objects (make would delete them as intermediate files).
 .SECONDARY:
 
-.PHONY: all deps unit unit-build run start stop token test test-faults fuzz bench format clean
+.PHONY: all deps unit unit-build run start stop token test test-faults fuzz bench format clean check-layers
 
 all: deps $(PROGRAMS)
 
@@ -81,23 +94,33 @@ $(BUILD)/obj/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+$(BASE_LIB): $(BASE_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/runorg-fcgi: $(BUILD)/obj/app/fcgi/main.o $(LIB)
+$(FRONT_LIB): $(FRONT_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/runorg-fcgi: $(BUILD)/obj/app/fcgi/main.o $(FRONT_LIB) $(BASE_LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/runorg-processor: $(BUILD)/obj/app/processor/main.o $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+# No libfcgi here, and no object of the front.
+$(BUILD)/runorg-processor: $(BUILD)/obj/app/processor/main.o $(PROC_OBJS) $(BASE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(BASE_LIBS)
 
-$(BUILD)/runorgctl: $(BUILD)/obj/app/ctl/main.o $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/runorgctl: $(BUILD)/obj/app/ctl/main.o $(BASE_LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(BASE_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(FRONT_LIB) $(PROC_OBJS) $(BASE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LIBS)
+
+# Fails on evidence (ldd, nm, #include lines) that a layer uses one above it.
+check-layers: $(PROGRAMS) $(FRONT_LIB)
+	@bash tests/check-layers.sh $(BUILD)
 
 unit-build: deps $(TEST_BINS)
 

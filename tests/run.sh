@@ -83,6 +83,16 @@ for src in tests/unit/test_*.c; do
 	failed=$((failed + f))
 done
 
+# --- layers: the processor and runorgctl link nothing of the HTTP front ----------
+
+echo "== make check-layers"
+if bash tests/check-layers.sh "$BUILD"; then # what make check-layers runs
+	passed=$((passed + 1))
+else
+	echo "FAILED: make check-layers"
+	failed=$((failed + 1))
+fi
+
 # --- API tests (pytest, over HTTP through lighttpd) ------------------------------
 
 if ((stack_up)); then

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 /* A JSON integer in 1..max. json-c keeps integers above INT64_MAX as uint64
  * (and saturates at UINT64_MAX when even that overflows), while
  * json_object_get_int64 clamps them to INT64_MAX: reading both the signed and
@@ -200,4 +202,69 @@ bool clock_reached(const struct clock *want, const struct clock *have)
 		if (want->p[i].pos > clock_get(have, want->p[i].stream))
 			return false;
 	return true;
+}
+
+uint64_t clock_table_get(const struct clock_table *t, uint32_t stream)
+{
+	return stream < t->n ? t->pos[stream] : 0;
+}
+
+bool clock_table_raise(struct clock_table *t, uint32_t stream, uint64_t pos)
+{
+	if (pos <= clock_table_get(t, stream))
+		return false;
+	if (stream >= t->n) {
+		uint32_t n = t->n ? t->n : 16;
+		while (n <= stream)
+			n = n > CLOCK_STREAM_MAX / 2 ? CLOCK_STREAM_MAX + 1u : n * 2;
+		t->pos = xrealloc(t->pos, (size_t)n * sizeof *t->pos);
+		memset(t->pos + t->n, 0, (size_t)(n - t->n) * sizeof *t->pos);
+		t->n = n;
+	}
+	t->pos[stream] = pos;
+	return true;
+}
+
+bool clock_table_reached(const struct clock *want, const struct clock_table *have)
+{
+	for (int i = 0; i < want->n; i++)
+		if (want->p[i].pos > clock_table_get(have, want->p[i].stream))
+			return false;
+	return true;
+}
+
+void clock_table_pick(const struct clock_table *t, const struct clock *want, struct clock *out)
+{
+	out->n = 0;
+	for (int i = 0; i < want->n; i++) {
+		uint64_t pos = clock_table_get(t, want->p[i].stream);
+		if (pos) /* want has at most CLOCK_MAX streams: this always fits */
+			out->p[out->n++] = (struct clock_pair){.stream = want->p[i].stream, .pos = pos};
+	}
+}
+
+json_object *clock_table_to_json(const struct clock_table *t)
+{
+	json_object *a = json_object_new_array();
+	for (uint32_t s = 1; s < t->n; s++) {
+		if (!t->pos[s])
+			continue;
+		json_object *pair = json_object_new_array_ext(2);
+		json_object_array_add(pair, json_object_new_int64((int64_t)s));
+		json_object_array_add(pair, json_object_new_int64((int64_t)t->pos[s]));
+		json_object_array_add(a, pair);
+	}
+	return a;
+}
+
+void clock_table_clear(struct clock_table *t)
+{
+	if (t->n)
+		memset(t->pos, 0, (size_t)t->n * sizeof *t->pos);
+}
+
+void clock_table_free(struct clock_table *t)
+{
+	free(t->pos);
+	*t = (struct clock_table){0};
 }

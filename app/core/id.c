@@ -94,3 +94,8 @@ bool id_custom_valid(const char *s)
 	size_t n = alnum_prefix(s, ID_CUSTOM_MAX);
 	return n >= 1 && n <= ID_CUSTOM_MAX && s[n] == 0;
 }
+
+bool id_group_valid(const char *s)
+{
+	return s && (id_valid(s) || id_custom_valid(s));
+}

@@ -25,4 +25,7 @@ bool id_valid(const char *s);
 /* A custom identifier (group ids): 1..10 characters of [0-9A-Za-z]. */
 bool id_custom_valid(const char *s);
 
+/* A group id as it can appear in a path or a body: generated (11 characters) or custom (1..10). */
+bool id_group_valid(const char *s);
+
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 /* Decodes one code point of strict UTF-8 (RFC 3629): no overlong forms, no
  * surrogates, nothing above U+10FFFF. Returns its length in bytes, or 0 when
  * the bytes at s are not valid UTF-8. */
@@ -102,9 +104,7 @@ int label_clean(const char *in, size_t len, char **out, char *err, size_t errlen
 	 * non-space follows it, so that leading and trailing runs vanish. The
 	 * result is never longer than the input (a run of one U+00A0 is 2 bytes
 	 * either way, any other run becomes 1 byte). */
-	char *buf = malloc(len + 1);
-	if (!buf)
-		return fail(err, errlen, out, "Out of memory");
+	char *buf = xmalloc(len + 1);
 	size_t o = 0;
 	long count = 0;
 	bool in_run = false, only_nbsp = true;

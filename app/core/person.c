@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 #define GRAVATAR "https://www.gravatar.com/avatar/"
 
 static bool given(const char *s)
@@ -17,19 +19,18 @@ static bool given(const char *s)
 char *person_name(const char *fullname, const char *firstname, const char *lastname, const char *email)
 {
 	if (given(fullname))
-		return strdup(fullname);
+		return xstrdup(fullname);
 	if (given(firstname) && given(lastname)) {
 		size_t n = strlen(firstname) + 1 + strlen(lastname) + 1;
-		char *s = malloc(n);
-		if (s)
-			snprintf(s, n, "%s %s", firstname, lastname);
+		char *s = xmalloc(n);
+		snprintf(s, n, "%s %s", firstname, lastname);
 		return s;
 	}
 	if (given(firstname))
-		return strdup(firstname);
+		return xstrdup(firstname);
 	if (given(lastname))
-		return strdup(lastname);
-	return strdup(email ? email : "");
+		return xstrdup(lastname);
+	return xstrdup(email ? email : "");
 }
 
 static bool ascii_space(char c)
@@ -46,9 +47,7 @@ char *person_email_key(const char *email)
 	size_t n = strlen(email);
 	while (n > 0 && ascii_space(email[n - 1]))
 		n--;
-	char *key = malloc(n + 1);
-	if (!key)
-		return NULL;
+	char *key = xmalloc(n + 1);
 	for (size_t i = 0; i < n; i++)
 		key[i] = email[i] >= 'A' && email[i] <= 'Z' ? (char)(email[i] - 'A' + 'a') : email[i];
 	key[n] = 0;

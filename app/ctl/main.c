@@ -1,26 +1,27 @@
 /* main.c — runorgctl: the operator's command line, on the same configuration as the servers.
  *
  * It talks to MySQL directly, as the programs do, and reuses their code: a
- * database is queued exactly as POST /db/create queues it (dbs.c), tokens are
- * made and revoked by auth.c, the status is the one of GET /status
- * (store/status.c), migrations are migrate.c's. */
+ * database is queued exactly as POST /db/create queues it (resources/dbs.c),
+ * tokens are made and revoked by store/tokens.c, the status is the one of GET
+ * /status (store/status.c), migrations are migrate.c's. It links nothing of
+ * the HTTP front (make check-layers). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
+#include "core/isotime.h"
+#include "core/json.h"
 #include "core/label.h"
 #include "core/log.h"
-#include "fcgi/auth.h"
-#include "fcgi/reply.h"
-#include "resources/common.h"
 #include "resources/dbs.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/node.h"
 #include "store/queue.h"
 #include "store/status.h"
+#include "store/tokens.h"
 
 static const char usage[] =
     "usage: runorgctl [-c runorg.conf] COMMAND\n"
@@ -57,7 +58,7 @@ static int db_create_cmd(MYSQL *m, const char *text)
 		return fail("could not queue the database");
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "at", at_json(QUEUE_SERVER_STREAM, pos));
+	json_object_object_add(o, "at", json_at(QUEUE_SERVER_STREAM, pos));
 	puts(json_text(o));
 	json_object_put(o);
 	return 0;
@@ -65,7 +66,7 @@ static int db_create_cmd(MYSQL *m, const char *text)
 
 static int db_list_cmd(MYSQL *m)
 {
-	MYSQL_RES *res = db_query(m, "SELECT id, stream, DATE_FORMAT(created, '%%Y-%%m-%%dT%%H:%%i:%%sZ'), "
+	MYSQL_RES *res = db_query(m, "SELECT id, stream, " ISOTIME_SQL_OUT("created") ", "
 	                             "label FROM dbs ORDER BY id");
 	if (!res)
 		return fail("could not list the databases");
@@ -91,8 +92,8 @@ static int token_new_cmd(MYSQL *m, const char *db, const char *contact)
 			return 1;
 		}
 	}
-	char token[AUTH_TOKEN_LEN + 1];
-	if (auth_token_new(m, db, contact, token))
+	char token[TOKEN_LEN + 1];
+	if (tokens_new(m, db, contact, token))
 		return fail("could not create a token");
 	puts(token);
 	return 0;
@@ -109,7 +110,7 @@ static int token_revoke_cmd(MYSQL *m, const char *arg)
 		line[strcspn(line, "\r\n")] = 0;
 		arg = line;
 	}
-	int r = auth_token_revoke(m, arg);
+	int r = tokens_revoke(m, arg);
 	if (r < 0)
 		return fail("could not revoke the token");
 	if (r == 0)
@@ -195,13 +196,16 @@ static int status_cmd(MYSQL *m, bool as_json)
 
 static int clock_cmd(MYSQL *m)
 {
-	struct clock heads, done;
-	if (queue_heads(m, &heads, &done))
-		return fail("could not read the heads");
-	json_object *c = clock_to_json(&heads);
-	puts(json_text(c));
-	json_object_put(c);
-	return 0;
+	struct clock_table heads = {0}, done = {0};
+	int r = queue_heads(m, &heads, &done);
+	if (!r) {
+		json_object *c = clock_table_to_json(&heads);
+		puts(json_text(c));
+		json_object_put(c);
+	}
+	clock_table_free(&heads);
+	clock_table_free(&done);
+	return r ? fail("could not read the heads") : 0;
 }
 
 static int failed_cmd(MYSQL *m, long stream, long limit)

@@ -1,22 +1,11 @@
-/* auth.h — tokens: made at random, stored as SHA-256 hashes, checked on every /db/{db} request. */
+/* auth.h — who a request is: its database, its token (checked on every /db/{db} request), as=, admin. */
 #ifndef RUNORG_AUTH_H
 #define RUNORG_AUTH_H
 
-#include <mysql.h>
+#include <stdbool.h>
 
 #include "fcgi/reply.h"
 #include "fcgi/request.h"
-
-#define AUTH_TOKEN_LEN 22
-
-/* Makes a token and stores its hash inside the caller's transaction (or alone
- * under autocommit). db and contact NULL: a server-administrator token. Returns 0 or -1. */
-int auth_token_new(MYSQL *m, const char *db, const char *contact, char out[AUTH_TOKEN_LEN + 1]);
-
-/* Deletes a token, found by its hash (runorgctl token revoke), and returns
- * once no worker accepts it any more (after cf.revoke_lag_ms). Returns 1 when
- * it existed, 0 when it did not, -1 on a database error. */
-int auth_token_revoke(MYSQL *m, const char *token);
 
 /* 401 unless the request carries a server-administrator token. */
 int auth_server_admin(struct req *rq, struct reply *rp);
@@ -30,8 +19,9 @@ int auth_load_database(struct req *rq, struct reply *rp);
  * allowed. Fills rq->contact, rq->as and rq->server_admin. */
 int auth_database(struct req *rq, struct reply *rp);
 
-/* The stream of a database: 1 (found), 0 (no such database), -1 (MySQL failed). */
-int auth_db_stream(struct req *rq, const char *db, uint32_t *stream);
+/* After the wait: a server administrator's as= must name a contact of the
+ * database (404 otherwise). 0 when there is nothing to check. */
+int auth_as_exists(struct req *rq, struct reply *rp);
 
 /* Server administrator, or member of the database's group admin (asked of
  * MySQL the first time a request needs it). */

@@ -5,7 +5,8 @@
  * of a read made at a position stays the right answer for as long as the
  * clock row shows that position; the router answers from here only with a
  * position from a poll that started at most cf.cache_lag_us before the
- * request, or after it arrived (watcher_fresh, router.c).
+ * request, or after it arrived (fresh.c, router.c), and keeps an answer only
+ * under a position at which it was true (router.c, answer).
  *
  * A direct-mapped table, a slot per hash of the key, one lock. Within
  * cf.cache_kib: when a new entry would not fit, every entry is dropped. */
@@ -18,6 +19,7 @@
 
 #include "core/config.h"
 #include "core/hash.h"
+#include "core/xalloc.h"
 
 #define CACHE_SLOTS 2048
 
@@ -32,40 +34,32 @@ static struct entry slots[CACHE_SLOTS];
 static size_t used;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void append(char **buf, size_t *len, size_t *cap, const char *s)
+/* Each part length-prefixed ("5:hello;"), so that no two requests share a key. */
+static void append(struct printbuf *k, const char *s)
 {
 	char head[24];
 	size_t n = strlen(s);
-	int h = snprintf(head, sizeof head, "%zu:", n);
-	if (*len + h + n + 2 > *cap) {
-		*cap = 2 * (*len + h + n + 2);
-		*buf = realloc(*buf, *cap);
-	}
-	memcpy(*buf + *len, head, h);
-	memcpy(*buf + *len + h, s, n);
-	*len += h + n;
-	(*buf)[(*len)++] = ';';
-	(*buf)[*len] = 0;
+	xprintbuf_put(k, head, (size_t)snprintf(head, sizeof head, "%zu:", n));
+	xprintbuf_put(k, s, n);
+	xprintbuf_put(k, ";", 1);
 }
 
 char *cache_key(const struct req *rq)
 {
-	size_t len = 0, cap = 256;
-	char *k = malloc(cap);
-	k[0] = 0;
-	append(&k, &len, &cap, rq->method);
-	append(&k, &len, &cap, rq->server_admin ? "admin" : "contact");
-	append(&k, &len, &cap, rq->contact);
-	append(&k, &len, &cap, rq->as);
+	struct printbuf *k = xprintbuf_new();
+	append(k, rq->method);
+	append(k, rq->server_admin ? "admin" : "contact");
+	append(k, rq->contact);
+	append(k, rq->as);
 	for (int i = 0; i < rq->nseg; i++)
-		append(&k, &len, &cap, rq->seg[i]);
+		append(k, rq->seg[i]);
 	for (int i = 0; i < rq->nquery; i++) {
 		if (!strcmp(rq->query[i].key, "at"))
 			continue;
-		append(&k, &len, &cap, rq->query[i].key);
-		append(&k, &len, &cap, rq->query[i].value ? rq->query[i].value : "");
+		append(k, rq->query[i].key);
+		append(k, rq->query[i].value ? rq->query[i].value : "");
 	}
-	return k;
+	return xprintbuf_take(k);
 }
 
 static struct entry *slot_of(const char *key)
@@ -87,7 +81,7 @@ char *cache_get(const char *key, uint32_t stream, uint64_t pos)
 	char *copy = NULL;
 	pthread_mutex_lock(&lock);
 	if (e->key && e->stream == stream && e->pos == pos && !strcmp(e->key, key))
-		copy = strdup(e->text);
+		copy = xstrdup(e->text);
 	pthread_mutex_unlock(&lock);
 	return copy;
 }
@@ -98,7 +92,7 @@ void cache_put(const char *key, uint32_t stream, uint64_t pos, const char *text)
 	size_t size = strlen(key) + strlen(text) + 2 + sizeof(struct entry);
 	if (size > budget / 8)
 		return;
-	char *k = strdup(key), *t = strdup(text);
+	char *k = xstrdup(key), *t = xstrdup(text);
 	struct entry *e = slot_of(key);
 	pthread_mutex_lock(&lock);
 	if (e->key)

@@ -1,5 +1,5 @@
 /* main.c — runorg-fcgi: a master that preforks worker processes, each running
- * request threads on the shared FastCGI socket plus one clock watcher.
+ * request threads on the shared FastCGI socket plus one clock poll thread (poll.c).
  *
  * The master only forks, restarts workers that die, and on SIGTERM/SIGINT
  * asks every worker to drain (finish the requests it has accepted) and exit.
@@ -35,7 +35,8 @@
 #include "core/log.h"
 #include "fcgi/cgi.h"
 #include "fcgi/router.h"
-#include "fcgi/watcher.h"
+#include "core/xalloc.h"
+#include "fcgi/poll.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/node.h"
@@ -112,7 +113,7 @@ static int take_node(void)
 
 static void worker(const sigset_t *sigs)
 {
-	if (take_node() || watcher_start(cf.cache_kib > 0)) {
+	if (take_node() || poll_start(cf.cache_kib > 0)) {
 		log_error("worker: cannot start");
 		_exit(1);
 	}
@@ -213,7 +214,7 @@ static bool spawned(void)
 /* Mode 2: one request from the environment and stdin. Migrations are left to
  * runorg-processor (and runorgctl migrate): they would cost every request. A
  * node number is taken only by requests that may make identifiers, on the
- * connection the request then uses. The watcher thread runs as in a worker,
+ * connection the request then uses. The poll thread runs as in a worker,
  * so at= waits and their 503 behave the same. */
 static int serve_cgi(void)
 {
@@ -225,8 +226,8 @@ static int serve_cgi(void)
 		if (r)
 			log_error("runorg-fcgi (CGI): cannot take a node number");
 	}
-	if (watcher_start(false)) {
-		log_error("runorg-fcgi (CGI): cannot start the watcher");
+	if (poll_start(false)) {
+		log_error("runorg-fcgi (CGI): cannot start the clock poll");
 		return 1;
 	}
 	return cgi_serve();
@@ -234,8 +235,8 @@ static int serve_cgi(void)
 
 static void master(const sigset_t *sigs)
 {
-	pid_t *pids = calloc(cf.workers, sizeof *pids);
-	time_t *born = calloc(cf.workers, sizeof *born);
+	pid_t *pids = xcalloc(cf.workers, sizeof *pids);
+	time_t *born = xcalloc(cf.workers, sizeof *born);
 	for (int i = 0; i < cf.workers; i++) {
 		pids[i] = spawn(sigs);
 		born[i] = time(NULL);
@@ -318,7 +319,7 @@ int main(int argc, char **argv)
 	}
 	if ((listen_fd = open_socket()) < 0)
 		return 1;
-	if (watcher_share())
+	if (poll_share())
 		log_error("runorg-fcgi: workers will not share their clock polls");
 	master(&sigs);
 	return 0;

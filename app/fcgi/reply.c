@@ -8,6 +8,7 @@
 
 #include "core/label.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 
 int reply_json(struct reply *rp, int status, json_object *body)
 {
@@ -46,14 +47,27 @@ int reply_internal(struct reply *rp, const char *what)
 	return reply_error(rp, 500, "Internal error");
 }
 
-const char *json_text(json_object *o)
+int reply_not_yet(struct reply *rp, const struct clock *want, const struct clock *current)
 {
-	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	rp->timeout = true;
+	rp->expected = *want;
+	rp->current = *current;
+	return reply_error(rp, 503, "Data is not yet available for the 'at' you specified. Try again later.");
 }
 
-json_object *json_str(const char *s)
+int reply_db_unavailable(struct reply *rp, bool read_only)
 {
-	return s ? json_object_new_string(s) : NULL;
+	if (read_only)
+		return reply_error(rp, 503, "The database is read-only: writes are refused for now. Try again later.");
+	return reply_error(rp, 503, "The database is unavailable. Try again later.");
+}
+
+int reply_list(struct reply *rp, const char *key, json_object *list, long long count)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, key, list);
+	json_object_object_add(o, "count", json_object_new_int64(count));
+	return reply_json(rp, 200, o);
 }
 
 static const char *status_text(int status)
@@ -77,6 +91,8 @@ static const char *status_text(int status)
 		return "Conflict";
 	case 413:
 		return "Payload Too Large";
+	case 422:
+		return "Unprocessable Content";
 	case 503:
 		return "Service Unavailable";
 	default:
@@ -90,9 +106,7 @@ static const char *status_text(int status)
 static json_object *text_json(const char *s)
 {
 	size_t n = strlen(s), o = 0;
-	char *buf = malloc(3 * n + 1);
-	if (!buf)
-		return json_object_new_string("");
+	char *buf = xmalloc(3 * n + 1);
 	for (size_t i = 0; i < n;) {
 		size_t k = 1;
 		while (k <= 4 && (i + k > n || utf8_length(s + i, k) != 1))
@@ -135,15 +149,18 @@ void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
 	json_object *err = status >= 400 ? error_body(rp, path) : NULL;
 	const char *text = err ? json_text(err) : rp->text ? rp->text : json_text(rp->body);
 	size_t len = strlen(text);
-	char head[256];
+	char head[320], kept[48] = "";
+	if (rp->kept > 0)
+		snprintf(kept, sizeof kept, "X-RunOrg-Kept: %lld\r\n", rp->kept);
 	int n = snprintf(head, sizeof head,
-	                 "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s"
+	                 "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s%s"
 	                 "Content-Length: %zu\r\n\r\n",
 	                 status, status_text(status), status == 405 ? "Allow: " : "",
 	                 status == 405 ? rp->allow : "", status == 405 ? "\r\n" : "",
-	                 status == 503 ? "Retry-After: 1\r\n" : "", len);
+	                 status == 503 ? "Retry-After: 1\r\n" : "", kept, len);
 	FCGX_PutStr(head, n, out);
-	FCGX_PutStr(text, (int)len, out);
+	if (!rp->head)
+		FCGX_PutStr(text, (int)len, out);
 	if (err)
 		json_object_put(err);
 }

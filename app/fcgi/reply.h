@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "core/clock.h"
+#include "core/json.h"
 
 struct reply {
 	int status;
@@ -16,8 +17,10 @@ struct reply {
 	char at[96];       /* optional: where in the input the fault is, e.g. "body[0].email" */
 	char reason[256];  /* optional: why */
 	char allow[64];    /* 405: the Allow header */
-	bool timeout;      /* 503 after waiting on at= */
+	bool timeout;      /* 503 after waiting on at= (reply_not_yet) */
 	struct clock current, expected;
+	bool head;         /* answer to HEAD: status and headers only */
+	long long kept;    /* > 0: test mode shows the position a kept answer is labelled with */
 };
 
 /* Each returns the status, so handlers can `return reply_json(rp, 200, obj);`. */
@@ -29,14 +32,19 @@ int reply_invalid(struct reply *rp, const char *at, const char *reason, const ch
 /* 500, logged with the route; the client only sees "Internal error". */
 int reply_internal(struct reply *rp, const char *what);
 
+/* 503 (with Retry-After) after waiting for `want` in vain: the body names both
+ * clocks. The one place this answer is made (at= and /sync). */
+int reply_not_yet(struct reply *rp, const struct clock *want, const struct clock *current);
+
+/* 503 (with Retry-After) when MariaDB cannot be reached, or refuses writes. */
+int reply_db_unavailable(struct reply *rp, bool read_only);
+
+/* 200 {"<key>": list, "count": count} */
+int reply_list(struct reply *rp, const char *key, json_object *list, long long count);
+
 /* Writes status, headers and body: every error body is {"error","path"} (+ "at", "reason",
  * or for 503 "current" and "expected"). */
 void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path);
 void reply_free(struct reply *rp);
-
-/* JSON text the way the API prints it: compact, slashes unescaped. */
-const char *json_text(json_object *o);
-/* A JSON string, or JSON null for NULL. */
-json_object *json_str(const char *s);
 
 #endif

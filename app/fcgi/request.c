@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "core/config.h"
-#include "fcgi/router.h"
+#include "core/xalloc.h"
 #include "store/db.h"
 
 static int hex(int c)
@@ -84,13 +84,12 @@ static char *raw_uri(FCGX_Request *fr)
 {
 	const char *uri = FCGX_GetParam("REQUEST_URI", fr->envp);
 	if (uri && *uri)
-		return strdup(strip_base(uri));
+		return xstrdup(strip_base(uri));
 	const char *sn = FCGX_GetParam("SCRIPT_NAME", fr->envp), *pi = FCGX_GetParam("PATH_INFO", fr->envp),
 	           *qs = FCGX_GetParam("QUERY_STRING", fr->envp);
 	size_t n = (sn ? strlen(sn) : 0) + (pi ? strlen(pi) : 0) + (qs ? strlen(qs) : 0) + 2;
-	char *s = malloc(n);
-	if (s)
-		snprintf(s, n, "%s%s%s%s", sn ? sn : "", pi ? pi : "", qs && *qs ? "?" : "", qs ? qs : "");
+	char *s = xmalloc(n);
+	snprintf(s, n, "%s%s%s%s", sn ? sn : "", pi ? pi : "", qs && *qs ? "?" : "", qs ? qs : "");
 	return s;
 }
 
@@ -102,7 +101,7 @@ static void read_token(struct req *rq, FCGX_Request *fr)
 		rq->token = h + sizeof scheme - 1;
 }
 
-static int read_body(struct req *rq, FCGX_Request *fr, struct reply *rp)
+static int read_length(struct req *rq, FCGX_Request *fr, struct reply *rp)
 {
 	const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr->envp);
 	char *end;
@@ -111,9 +110,14 @@ static int read_body(struct req *rq, FCGX_Request *fr, struct reply *rp)
 		return reply_error(rp, 400, "Invalid Content-Length");
 	if (n > cf.max_body)
 		return reply_error(rp, 413, "Request body is %lld bytes, only %ld allowed", n, cf.max_body);
-	rq->body = malloc(n + 1);
-	if (!rq->body)
-		return reply_error(rp, 413, "Request body too large");
+	rq->content_length = n;
+	return 0;
+}
+
+int request_read_body(struct req *rq, FCGX_Request *fr, struct reply *rp)
+{
+	long long n = rq->content_length;
+	rq->body = xmalloc((size_t)n + 1);
 	long got = n ? FCGX_GetStr(rq->body, (int)n, fr->in) : 0;
 	if (got != n)
 		return reply_error(rp, 400, "Incomplete request body");
@@ -127,13 +131,15 @@ int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp)
 	rq->method = FCGX_GetParam("REQUEST_METHOD", fr->envp);
 	if (!rq->method)
 		rq->method = "GET";
+	if (!strcmp(rq->method, "HEAD")) {
+		rq->head = true;
+		rq->method = "GET"; /* the same route, status and headers; reply_send leaves the body out */
+	}
 	read_token(rq, fr);
 	rq->uri = raw_uri(fr);
-	if (!rq->uri)
-		return reply_internal(rp, "out of memory");
 	int r = request_parse_uri(rq, rq->uri, rp);
 	if (!r)
-		r = read_body(rq, fr, rp);
+		r = read_length(rq, fr, rp);
 	return r;
 }
 
@@ -162,8 +168,9 @@ static long hex4(const char *s, size_t n)
 }
 
 /* True when a \u escape of the (valid JSON) text names half of a surrogate pair
- * without the other half. json-c would turn it into U+FFFD, so a label would not
- * be stored as sent; such text is not Unicode (RFC 7493 forbids it): refused. */
+ * without the other half. json-c would turn it into U+FFFD, so a label or a
+ * message would not be stored as sent; such text is not Unicode (RFC 7493
+ * forbids it): the whole body is refused here, the one place that checks. */
 static bool lone_surrogate(const char *s, size_t n)
 {
 	for (size_t i = 0; i + 1 < n; i++) {
@@ -192,7 +199,7 @@ int request_parse_json(struct req *rq, struct reply *rp)
 {
 	json_tokener *tok = json_tokener_new();
 	if (!tok)
-		return reply_internal(rp, "out of memory");
+		abort(); /* out of memory: see core/xalloc.h */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	rq->json = json_tokener_parse_ex(tok, rq->body, (int)rq->body_len);
 	enum json_tokener_error e = json_tokener_get_error(tok);
@@ -264,5 +271,8 @@ int req_page(const struct req *rq, long dflt, long max, long *limit, long *offse
 
 const char *req_param(const struct req *rq, const char *name)
 {
-	return route_param(rq, name);
+	for (int i = 0; i < rq->nparam; i++)
+		if (!strcmp(rq->param[i].name, name))
+			return rq->param[i].value;
+	return NULL;
 }

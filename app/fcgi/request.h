@@ -32,25 +32,38 @@ struct req {
 	size_t body_len;
 	json_object *json; /* parsed body for routes that take one (NULL when empty) */
 	const struct route *route;
-	const char *pattern;               /* the matched path pattern, also when the method was wrong */
-	const char *param[REQ_MAX_PARAMS]; /* placeholder values, in path order */
-	MYSQL *m;                          /* the connection of this request, taken after the at= wait */
+	const char *pattern; /* the matched path pattern, also when the method was wrong */
+	struct {
+		char name[16];     /* "db", "cid", ... (without the braces) */
+		const char *value; /* the decoded segment */
+	} param[REQ_MAX_PARAMS]; /* the route's placeholders, filled by router_find */
+	int nparam;
+	long long content_length; /* CONTENT_LENGTH, checked against max_body; the body is read later */
+	bool head;                /* a HEAD request: answered as GET, without the body */
+	MYSQL *m;                 /* the connection of this request, taken when first needed (req_m) */
 
 	/* Filled by the router for /db/{db} routes. */
 	char db[ID_LEN + 1];
 	uint32_t stream;
 	bool admin, admin_known;  /* member of the database's admin group: see auth_is_admin() */
 	bool server_admin;        /* server administrator token */
+	bool db_pending;          /* a server administrator waits on at= for a database not there yet */
 	char contact[ID_LEN + 1]; /* contact the token belongs to ("" for a server administrator) */
 	char as[ID_LEN + 1];      /* as= contact, else the token's contact */
 	uint64_t received_us;
-	uint32_t mark;    /* watcher_mark() when the request arrived (see watcher_fresh) */
+	uint32_t mark;    /* fresh_mark() when the request arrived (see fresh_position) */
 	uint64_t wait_us; /* time spent waiting for a clock (at=, /sync), for the request log */
 };
 
-/* Reads method, path, query, token and body. Returns 0, or an error status
- * with the reply filled (404 for an undecodable path, 400 for a bad query, 413). */
+/* Reads method, path, query, token and the announced body length (400 when
+ * malformed, 413 when over cf.max_body), but not the body itself, which
+ * waits until every check before it has passed (request_read_body).
+ * Returns 0, or an error status with the reply filled (404 for an
+ * undecodable path, 400 for a bad query or Content-Length, 413). */
 int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp);
+
+/* Reads the body announced by request_read: 0, or 400 when it is shorter. */
+int request_read_body(struct req *rq, FCGX_Request *fr, struct reply *rp);
 void request_free(struct req *rq);
 
 /* The pure parts of request_read, also driven by the fuzz targets (tests/fuzz):
@@ -69,14 +82,14 @@ MYSQL *req_m(struct req *rq);
 /* Query parameter, or NULL. */
 const char *req_query(const struct req *rq, const char *key);
 
-/* Non-negative integer query parameter (dflt when absent). Returns 0, or 400 with the reply filled. */
+/* Non-negative integer query parameter (dflt when absent, at most max). Returns 0, or 400 with the reply filled. */
 int req_count(const struct req *rq, const char *key, long dflt, long max, long *out, struct reply *rp);
 
 /* limit (dflt when absent, at most max) and offset (0 when absent) of a list.
  * Returns 0, or 400 with the reply filled. */
 int req_page(const struct req *rq, long dflt, long max, long *limit, long *offset, struct reply *rp);
 
-/* Value of the route's placeholder with this name ("db", "cid", ...). */
+/* Value of the route's placeholder with this name ("db", "cid", ...), NULL when the route has none. */
 const char *req_param(const struct req *rq, const char *name);
 
 #endif

@@ -4,19 +4,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "fcgi/auth.h"
 #include "fcgi/cache.h"
-#include "fcgi/watcher.h"
-#include "resources/chat.h"
-#include "resources/contacts.h"
-#include "resources/dbs.h"
-#include "resources/groups.h"
+#include "fcgi/fresh.h"
+#include "fcgi/poll.h"
+#include "fcgi/wait.h"
+#include "resources/chat_routes.h"
+#include "resources/contacts_routes.h"
+#include "resources/dbs_routes.h"
+#include "resources/groups_routes.h"
 #include "store/db.h"
 
-/* One line per endpoint. Literal segments win over placeholders whatever the order. */
+/* One line per endpoint. Literal segments win over placeholders whatever the
+ * order. HEAD is answered wherever GET is. */
 /* clang-format off */
 static const struct route routes[] = {
 	{"GET",  "/version",                  version_get,     R_OPEN},
@@ -87,18 +91,19 @@ static long match(const struct req *rq, const char *pattern)
 	return i == rq->nseg ? score : -1;
 }
 
-const char *route_param(const struct req *rq, const char *name)
+/* The placeholders of the matched pattern, with the segments they stand for. */
+static void fill_params(struct req *rq)
 {
 	char seg[64];
-	for (int i = 0; rq->route && pattern_seg(rq->route->pattern, i, seg, sizeof seg); i++) {
-		size_t n = strlen(seg);
-		if (seg[0] == '{' && n == strlen(name) + 2 && !strncmp(seg + 1, name, n - 2))
-			return rq->seg[i];
-	}
-	return NULL;
+	rq->nparam = 0;
+	for (int i = 0; pattern_seg(rq->route->pattern, i, seg, sizeof seg); i++)
+		if (seg[0] == '{' && rq->nparam < REQ_MAX_PARAMS) {
+			snprintf(rq->param[rq->nparam].name, sizeof rq->param[0].name, "%.*s",
+			         (int)strlen(seg) - 2, seg + 1);
+			rq->param[rq->nparam++].value = rq->seg[i];
+		}
 }
 
-/* Finds the route: 404 when no pattern matches, 405 with Allow when only the method differs. */
 int router_find(struct req *rq, struct reply *rp)
 {
 	long best = -1, best_any = -1;
@@ -115,6 +120,7 @@ int router_find(struct req *rq, struct reply *rp)
 		return reply_error(rp, 404, "No such resource");
 	if (best == best_any) {
 		rq->pattern = rq->route->pattern;
+		fill_params(rq);
 		return 0;
 	}
 	/* The path names a resource, but not for this method: list the methods it has. */
@@ -123,92 +129,107 @@ int router_find(struct req *rq, struct reply *rp)
 		if (match(rq, routes[i].pattern) == best_any && !strstr(rp->allow, routes[i].method)) {
 			rq->pattern = routes[i].pattern;
 			size_t n = strlen(rp->allow);
-			snprintf(rp->allow + n, sizeof rp->allow - n, "%s%s", n ? ", " : "",
-			         routes[i].method);
+			snprintf(rp->allow + n, sizeof rp->allow - n, "%s%s%s", n ? ", " : "", routes[i].method,
+			         strcmp(routes[i].method, "GET") ? "" : ", HEAD");
 		}
-	return reply_error(rp, 405, "Method %s is not allowed here", rq->method);
+	return reply_error(rp, 405, "Method %s is not allowed here", rq->head ? "HEAD" : rq->method);
 }
 
-/* at= : wait until the clock is reached, before anything reads state. */
-static int wait_at(struct req *rq, struct reply *rp)
-{
-	const char *at = req_query(rq, "at");
-	if (!at)
-		return 0;
-	struct clock want;
-	if (clock_parse(at, strlen(at), &want))
-		return reply_invalid(rp, "at", "expected a clock such as [[2,87]]", "Invalid at parameter");
-	uint64_t started = db_now_us();
-	enum wait_result w = watcher_wait(&want, &rp->current);
-	rq->wait_us = db_now_us() - started;
-	switch (w) {
-	case WAIT_REACHED:
-		return 0;
-	case WAIT_NEVER:
-		return reply_invalid(rp, "at",
-		                     "this position was never handed out, so it can never be reached",
-		                     "Invalid at parameter");
-	case WAIT_TIMEOUT:
-		rp->timeout = true;
-		rp->expected = want;
-		return reply_error(rp, 503,
-		                   "Data is not yet available for the 'at' you specified. Try again later.");
-	default:
-		return reply_internal(rp, "at= wait");
-	}
-}
-
-static int parse_body(struct req *rq, struct reply *rp)
-{
-	if (!(rq->route->flags & R_BODY) || rq->body_len == 0)
-		return 0;
-	return request_parse_json(rq, rp);
-}
-
-static int authenticate(struct req *rq, struct reply *rp)
+/* Who asks, before anything waits or reads the body: test mode, then the
+ * database and the token (and as=) as the route needs them. */
+static int check(struct req *rq, struct reply *rp)
 {
 	unsigned f = rq->route->flags;
+	if ((f & R_TEST) && !cf.test_mode)
+		return reply_error(rp, 403, "Test mode is disabled");
+	if ((f & R_DB) && (f & R_OPEN))
+		return auth_load_database(rq, rp); /* no token: only the database */
 	if (f & R_OPEN)
 		return 0;
 	if (f & R_ADMIN)
 		return auth_server_admin(rq, rp);
-	if (f & R_DB)
-		return auth_database(rq, rp); /* database (404) and token (401) in one look-up */
-	return 0;
+	if (!(f & R_DB))
+		return 0;
+	int st = auth_database(rq, rp); /* database (404), token (401), as= (401, 400) */
+	if (st == 404 && !rq->stream && req_query(rq, "at")) {
+		/* A database whose creation the at= may be waiting for: only a
+		 * server administrator, who may use every database, waits for it
+		 * (then it is looked up again); anyone else gets the 404 now. */
+		struct reply scratch = {0};
+		if (!auth_server_admin(rq, &scratch)) {
+			*rp = (struct reply){.head = rq->head};
+			rq->db_pending = true;
+			st = 0;
+		}
+	}
+	return st;
 }
 
-#define DB_DOWN_MESSAGE "The database is unavailable. Try again later."
+static int body(struct req *rq, FCGX_Request *fr, struct reply *rp)
+{
+	if (!(rq->route->flags & R_BODY))
+		return 0;
+	int st = request_read_body(rq, fr, rp);
+	if (!st && rq->body_len > 0)
+		st = request_parse_json(rq, rp);
+	return st;
+}
+
+static int handle(struct req *rq, struct reply *rp)
+{
+	if (!req_m(rq))
+		return reply_db_unavailable(rp, false);
+	int st = auth_as_exists(rq, rp); /* an administrator's as= names a contact (after the wait) */
+	return st ? st : rq->route->handler(rq, rp);
+}
+
+/* Test mode only: test_pause_ms=N (at most 2 s) sleeps between taking a kept
+ * answer's position and the read, so that a test can apply a command there. */
+static void test_pause(const struct req *rq)
+{
+	const char *v = cf.test_mode ? req_query(rq, "test_pause_ms") : NULL;
+	long ms = v ? strtol(v, NULL, 10) : 0;
+	if (ms > 0)
+		usleep((useconds_t)(ms > 2000 ? 2000 : ms) * 1000);
+}
 
 /* The handler, or for a cached route the text it gave before, when a poll
  * that started at most cf.cache_lag_us before this request (or after it
  * arrived) shows the stream where it was when that text was read: nothing
- * applied since, so the text is what MySQL would have given then. */
-static int handle(struct req *rq, struct reply *rp)
-{
-	if (!req_m(rq))
-		return reply_error(rp, 503, DB_DOWN_MESSAGE);
-	return rq->route->handler(rq, rp);
-}
-
+ * applied since, so the text is what MySQL would give now.
+ *
+ * A new answer is kept under a position at which it was true: the clock row,
+ * read again after the read, must still show the position the poll gave
+ * before it (the projections move only with the clock row, so the read saw
+ * exactly that state). When the row has moved, the answer is not kept, and
+ * the workers learn the new position at once, so that none answers from an
+ * older one after this answer. */
 static int answer(struct req *rq, struct reply *rp)
 {
 	uint64_t pos, epoch;
-	if (!(rq->route->flags & R_CACHE) ||
-	    !watcher_fresh(rq->mark, rq->stream, cf.cache_lag_us, &pos, &epoch))
+	if (!(rq->route->flags & R_CACHE) || !fresh_position(rq->mark, rq->stream, cf.cache_lag_us, &pos, &epoch))
 		return handle(rq, rp);
 	char *key = cache_key(rq);
 	int st = 200;
 	if ((rp->text = cache_get(key, rq->stream, pos))) {
 		rp->status = 200;
+		rp->kept = cf.test_mode ? (long long)pos : 0;
 	} else {
+		test_pause(rq);
 		st = handle(rq, rp);
-		if (st == 200 && rp->body)
+		long long now = st == 200 && rp->body && rq->m
+		                    ? db_value(rq->m, "SELECT done FROM clocks WHERE stream = %u", rq->stream)
+		                    : -1;
+		if (now >= 0 && (uint64_t)now == pos) {
 			cache_put(key, rq->stream, pos, json_text(rp->body));
+			rp->kept = cf.test_mode ? (long long)pos : 0;
+		} else if (now > 0) {
+			poll_raise(rq->stream, (uint64_t)now);
+		}
 	}
 	free(key);
 	return st;
 }
-
 
 /* A 500 while MariaDB is down or read-only is no bug of ours: the client gets a
  * 503 with Retry-After that says so, and may retry (README, "Failures"). A
@@ -217,10 +238,9 @@ static int unavailable(struct req *rq, struct reply *rp)
 {
 	switch (db_state(rq->m, rq->received_us)) {
 	case DB_DOWN:
-		return reply_error(rp, 503, DB_DOWN_MESSAGE);
+		return reply_db_unavailable(rp, false);
 	case DB_READ_ONLY:
-		return reply_error(rp, 503,
-		                   "The database is read-only: writes are refused for now. Try again later.");
+		return reply_db_unavailable(rp, true);
 	default:
 		return 500;
 	}
@@ -241,26 +261,29 @@ void router_handle(FCGX_Request *fr)
 {
 	struct req rq = {0};
 	struct reply rp = {0};
+	struct clock want;
+	bool at = false;
 	rq.received_us = db_now_us();
-	rq.mark = watcher_mark();
+	rq.mark = fresh_mark();
 	int st = request_read(&rq, fr, &rp);
+	rp.head = rq.head;
 	if (st && rq.nseg) {
-		/* A bad body or Content-Length (413, 400): the error names the route template too. */
+		/* A bad Content-Length (413, 400): the error names the route template too. */
 		struct reply ignored = {0};
 		router_find(&rq, &ignored);
 	}
 	if (!st)
 		st = router_find(&rq, &rp);
-	if (!st && (rq.route->flags & R_TEST) && !cf.test_mode)
-		st = reply_error(&rp, 403, "Test mode is disabled");
 	if (!st)
-		st = wait_at(&rq, &rp);
+		st = check(&rq, &rp);
 	if (!st)
-		st = parse_body(&rq, &rp);
-	if (!st && (rq.route->flags & R_DB) && (rq.route->flags & R_OPEN))
-		st = auth_load_database(&rq, &rp); /* no token: only the database */
+		st = wait_parse_at(&rq, &rp, &want, &at);
+	if (!st && at)
+		st = wait_clock(&rq, &rp, &want);
+	if (!st && rq.db_pending)
+		st = auth_database(&rq, &rp); /* the wait is over: the database exists now, or 404 */
 	if (!st)
-		st = authenticate(&rq, &rp);
+		st = body(&rq, fr, &rp);
 	if (!st)
 		st = answer(&rq, &rp);
 	if (st == 500)
@@ -275,8 +298,8 @@ void router_handle(FCGX_Request *fr)
 		request_path(&rq, path, sizeof path);
 	reply_send(fr->out, &rp, path);
 	/* The request log: the route template, never the token, the query or the body. */
-	log_info("%s %s %d wait=%.1fms total=%.1fms", rq.method, path, rp.status, rq.wait_us / 1000.0,
-	         (db_now_us() - rq.received_us) / 1000.0);
+	log_info("%s %s %d wait=%.1fms total=%.1fms", rq.head ? "HEAD" : rq.method, path, rp.status,
+	         rq.wait_us / 1000.0, (db_now_us() - rq.received_us) / 1000.0);
 	reply_free(&rp);
 	request_free(&rq);
 }

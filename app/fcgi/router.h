@@ -9,11 +9,11 @@
 
 /* Route flags. */
 enum {
-	R_DB = 1,    /* under /db/{db}: the database must exist, and a token valid for it is needed */
-	R_OPEN = 2,  /* no token needed */
-	R_ADMIN = 4, /* a server-administrator token is needed */
-	R_TEST = 8,  /* exists only in test mode (403 otherwise) */
-	R_BODY = 16, /* takes a JSON body */
+	R_DB = 1,     /* under /db/{db}: the database must exist, and a token valid for it is needed */
+	R_OPEN = 2,   /* no token needed */
+	R_ADMIN = 4,  /* a server-administrator token is needed */
+	R_TEST = 8,   /* exists only in test mode (403 otherwise) */
+	R_BODY = 16,  /* takes a JSON body */
 	R_CACHE = 32, /* a read whose 200 depends only on the database's projections, who asks and
 	                 the URL: answered from the worker's cache while valid (cache.h) */
 };
@@ -27,15 +27,14 @@ struct route {
 	unsigned flags;
 };
 
-/* Handles one accepted FastCGI request from start to finish: read, route,
- * wait on at=, authenticate, run the handler, reply. */
+/* Handles one accepted FastCGI request from start to finish, in the order of
+ * SPEC §8: route, database, token, as=, at= (its syntax, then the wait), then
+ * the body and the handler with its access checks; then the reply. */
 void router_handle(FCGX_Request *fr);
 
-/* Finds the route of rq's method and segments (rq->route, rq->pattern): 0, 404,
- * or 405 with the Allow header. Pure: the fuzz targets drive it (tests/fuzz). */
+/* Finds the route of rq's method and segments (rq->route, rq->pattern) and
+ * fills rq's placeholders: 0, 404, or 405 with the Allow header. Pure: the
+ * fuzz targets drive it (tests/fuzz). */
 int router_find(struct req *rq, struct reply *rp);
-
-/* Value of a placeholder of the matched route. */
-const char *route_param(const struct req *rq, const char *name);
 
 #endif

@@ -22,9 +22,10 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "processor/appliers.h"
 #include "processor/heartbeat.h"
-#include "resources/common.h"
+#include "resources/apply.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -168,9 +169,9 @@ static int apply_some(MYSQL *m, bool careful, uint32_t stream, struct run *run, 
 static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 {
 	long long done = 0;
-	struct run *run = malloc(sizeof *run);
+	struct run *run = xmalloc(sizeof *run);
 	MYSQL_RES *res;
-	if (!run || run_read(m, stream, &done, run, &res)) {
+	if (run_read(m, stream, &done, run, &res)) {
 		free(run);
 		return -1;
 	}
@@ -301,7 +302,7 @@ int main(int argc, char **argv)
 	if (!res)
 		return 1;
 	int n = (int)mysql_num_rows(res);
-	pthread_t *threads = calloc(n, sizeof *threads);
+	pthread_t *threads = xcalloc(n, sizeof *threads);
 	MYSQL_ROW row;
 	for (int i = 0; (row = mysql_fetch_row(res)); i++)
 		pthread_create(&threads[i], NULL, run_stream, (void *)(uintptr_t)strtoul(row[0], NULL, 10));

@@ -1,4 +1,4 @@
-/* chat.h — conversations: create, post, read, list, delete; and their appliers. */
+/* chat.h — conversations: their projection (exists) and the appliers of their commands. */
 #ifndef RUNORG_CHAT_H
 #define RUNORG_CHAT_H
 
@@ -6,19 +6,8 @@
 #include <mysql.h>
 #include <stddef.h>
 
-#include "fcgi/reply.h"
-#include "fcgi/request.h"
-
-/* Largest message body, in bytes of UTF-8. */
-#define CHAT_BODY_MAX 65536
-
-int chat_create(struct req *rq, struct reply *rp);
-int chat_get(struct req *rq, struct reply *rp);
-int chat_post(struct req *rq, struct reply *rp);
-int chat_items(struct req *rq, struct reply *rp);
-int chat_as(struct req *rq, struct reply *rp);
-int chat_delete(struct req *rq, struct reply *rp);
-int chat_item_delete(struct req *rq, struct reply *rp);
+/* 1 when the chat exists in the projection, 0 when not (or the id cannot exist), -1 when the database fails. */
+int chat_exists(MYSQL *m, const char *db, const char *id);
 
 /* Command "chat.create" {"id","subject","contacts":[cid],"groups":[gid],"public","pm","created"};
  * pm is "<cid>:<cid>" or null. */

@@ -1,18 +1,10 @@
-/* contacts.h — contacts: import, read, list, search, test auth; and their appliers. */
+/* contacts.h — contacts: their projection rows (<shortcontact>) and the appliers of their commands. */
 #ifndef RUNORG_CONTACTS_H
 #define RUNORG_CONTACTS_H
 
 #include <json-c/json.h>
 #include <mysql.h>
-
-#include "fcgi/reply.h"
-#include "fcgi/request.h"
-
-int contacts_import(struct req *rq, struct reply *rp);
-int contact_get(struct req *rq, struct reply *rp);
-int contacts_list(struct req *rq, struct reply *rp);
-int contacts_search(struct req *rq, struct reply *rp);
-int db_test_auth(struct req *rq, struct reply *rp);
+#include <stddef.h>
 
 /* Command "contacts.import" {"contacts":[{"id","email","fullname","firstname","lastname","gender"}]}. */
 int contacts_apply_import(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
@@ -22,6 +14,11 @@ int contacts_apply_import_run(MYSQL *m, const char *const *dbs, json_object *con
 /* Command "contacts.test_auth" {"id","email","admin"}: the contact exists afterwards, in group admin if
  * asked. */
 int contacts_apply_test_auth(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
+
+/* Whether every contact of ids (a JSON array of id strings) exists in db:
+ * 0 when all do, 1 with *missing the first that does not (in array order),
+ * -1 when the database fails. One query, whatever the number of ids. */
+int contacts_missing(MYSQL *m, const char *db, json_object *ids, const char **missing);
 
 /* <shortcontact> from a row (id, name, gender, pic). */
 json_object *contact_short(MYSQL_ROW row);

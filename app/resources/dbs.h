@@ -1,23 +1,15 @@
-/* dbs.h — the server level: version, status, test auth, databases and /sync. */
+/* dbs.h — databases (tenants): queueing a creation, and its applier. */
 #ifndef RUNORG_DBS_H
 #define RUNORG_DBS_H
 
 #include <json-c/json.h>
 #include <mysql.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/id.h"
-#include "fcgi/reply.h"
-#include "fcgi/request.h"
 
 #define RUNORG_VERSION "0.1.0"
-
-int version_get(struct req *rq, struct reply *rp);
-int status_get(struct req *rq, struct reply *rp);
-int test_auth(struct req *rq, struct reply *rp);
-int db_create(struct req *rq, struct reply *rp);
-int db_all(struct req *rq, struct reply *rp);
-int db_sync(struct req *rq, struct reply *rp);
 
 /* Queues the creation of a database with a clean label (command "db.create"
  * on the server stream), as POST /db/create does: picks its id (into `id`)

@@ -1,4 +1,4 @@
-/* groups.h — groups and the admin group: create, add, remove, read, delete; and their appliers. */
+/* groups.h — groups and the admin group: their projection (exists, info) and the appliers of their commands. */
 #ifndef RUNORG_GROUPS_H
 #define RUNORG_GROUPS_H
 
@@ -6,23 +6,22 @@
 #include <mysql.h>
 #include <stddef.h>
 
-#include "fcgi/reply.h"
-#include "fcgi/request.h"
-
 /* The group every database has from its creation; its members may do everything in the database. */
 #define GROUP_ADMIN "admin"
 
-int groups_create(struct req *rq, struct reply *rp);
-int group_add(struct req *rq, struct reply *rp);
-int group_remove(struct req *rq, struct reply *rp);
-int group_members(struct req *rq, struct reply *rp);
-int group_info(struct req *rq, struct reply *rp);
-int group_delete(struct req *rq, struct reply *rp);
+/* 1 when the group exists in the projection, 0 when not (or the id cannot exist), -1 when the database fails. */
+int group_exists(MYSQL *m, const char *db, const char *id);
 
-/* <groupinfo> {"id","label","count"} of each group of `ids` (a JSON array of strings) that exists
+/* <groupinfo> {"id","label","count"} from a row (id, label, count). */
+json_object *group_info_json(MYSQL_ROW row);
+
+/* <groupinfo> of each group of `ids` (a JSON array of strings) that exists
  * in `db`, in the order of `ids` (repeated ids repeat); missing groups and non-strings are skipped.
  * Returns a new array (the caller owns it), or NULL when the database fails. */
 json_object *group_info_list(MYSQL *m, const char *db, json_object *ids);
+
+/* "('a','b',...)" for the strings of a non-empty array, escaped; malloc'd. */
+char *group_quote_ids(MYSQL *m, json_object *ids);
 
 /* Command "groups.create" {"id","label"}: fails when the id is taken (or is admin). */
 int groups_apply_create(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);

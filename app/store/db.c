@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 
 /* When this process last saw the server gone or refusing a write as read-only
  * (microseconds, wall clock): a request that failed because another thread's
@@ -75,10 +76,10 @@ int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *i
 		MYSQL_RES *res = mysql_store_result(m);
 		if (res)
 			mysql_free_result(res);
-		if (done < n) {
+		if (done < n && affected)
 			affected[done] = (long long)mysql_affected_rows(m);
+		if (done < n && insert_id)
 			insert_id[done] = mysql_insert_id(m);
-		}
 		done++;
 		int more = mysql_next_result(m);
 		if (more > 0) {
@@ -89,42 +90,20 @@ int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *i
 		if (more < 0)
 			break;
 	}
-	return done == n ? 0 : -1;
+	return n == 0 || done == n ? 0 : -1;
 }
 
-/* A growable string for building one statement. */
-struct sql {
-	char *s;
-	size_t len, cap;
-};
-
-static void sql_put(struct sql *q, const char *s, size_t n)
-{
-	if (q->len + n + 1 > q->cap) {
-		q->cap = (q->len + n + 1) * 2;
-		q->s = realloc(q->s, q->cap);
-		if (!q->s)
-			abort();
-	}
-	memcpy(q->s + q->len, s, n);
-	q->len += n;
-	q->s[q->len] = 0;
-}
-
-static void sql_quote(struct sql *q, MYSQL *m, const char *s)
+/* Appends s quoted and escaped (or NULL) to the statement being built. */
+static void sql_quote(struct printbuf *q, MYSQL *m, const char *s)
 {
 	if (!s) {
-		sql_put(q, "NULL", 4);
+		xprintbuf_put(q, "NULL", 4);
 		return;
 	}
 	size_t n = strlen(s);
-	char *e = malloc(2 * n + 3);
-	if (!e)
-		abort();
-	e[0] = '\'';
-	unsigned long k = mysql_real_escape_string(m, e + 1, s, n);
-	e[k + 1] = '\'';
-	sql_put(q, e, k + 2);
+	char *e = xmalloc(2 * n + 3);
+	size_t k = db_quote_into(m, e, s);
+	xprintbuf_put(q, e, k);
 	free(e);
 }
 
@@ -142,57 +121,54 @@ size_t db_quote_into(MYSQL *m, char *out, const char *s)
 
 char *db_quote_list(MYSQL *m, const char *const *items, int n)
 {
-	struct sql q = {0};
-	sql_put(&q, "(", 1);
+	struct printbuf *q = xprintbuf_new();
+	xprintbuf_put(q, "(", 1);
 	for (int i = 0; i < n; i++) {
 		if (i)
-			sql_put(&q, ",", 1);
-		sql_quote(&q, m, items[i]);
+			xprintbuf_put(q, ",", 1);
+		sql_quote(q, m, items[i]);
 	}
-	sql_put(&q, ")", 1);
-	return q.s;
+	xprintbuf_put(q, ")", 1);
+	return xprintbuf_take(q);
 }
 
 /* Builds the statement text from the format (see db.h). */
 static char *sql_format(MYSQL *m, const char *fmt, va_list ap, size_t *len)
 {
-	struct sql q = {0};
+	struct printbuf *q = xprintbuf_new();
 	char num[32];
 	for (const char *p = fmt; *p; p++) {
 		if (*p != '%') {
 			const char *e = strchr(p, '%');
 			size_t n = e ? (size_t)(e - p) : strlen(p);
-			sql_put(&q, p, n);
+			xprintbuf_put(q, p, n);
 			p += n - 1;
 			continue;
 		}
 		p++;
 		if (*p == 'Q') {
-			sql_quote(&q, m, va_arg(ap, const char *));
+			sql_quote(q, m, va_arg(ap, const char *));
 		} else if (*p == 's') {
-			const char *s = va_arg(ap, const char *);
-			sql_put(&q, s, strlen(s));
+			xprintbuf_puts(q, va_arg(ap, const char *));
 		} else if (*p == 'd') {
-			sql_put(&q, num, snprintf(num, sizeof num, "%d", va_arg(ap, int)));
+			xprintbuf_put(q, num, snprintf(num, sizeof num, "%d", va_arg(ap, int)));
 		} else if (*p == 'u') {
-			sql_put(&q, num, snprintf(num, sizeof num, "%u", va_arg(ap, unsigned)));
+			xprintbuf_put(q, num, snprintf(num, sizeof num, "%u", va_arg(ap, unsigned)));
 		} else if (!strncmp(p, "lld", 3)) {
-			sql_put(&q, num, snprintf(num, sizeof num, "%lld", va_arg(ap, long long)));
+			xprintbuf_put(q, num, snprintf(num, sizeof num, "%lld", va_arg(ap, long long)));
 			p += 2;
 		} else if (!strncmp(p, "llu", 3)) {
-			sql_put(&q, num, snprintf(num, sizeof num, "%llu", va_arg(ap, unsigned long long)));
+			xprintbuf_put(q, num, snprintf(num, sizeof num, "%llu", va_arg(ap, unsigned long long)));
 			p += 2;
 		} else if (*p == '%') {
-			sql_put(&q, "%", 1);
+			xprintbuf_put(q, "%", 1);
 		} else {
 			log_error("db: bad format %s", fmt);
 			abort();
 		}
 	}
-	if (!q.s)
-		sql_put(&q, "", 0);
-	*len = q.len;
-	return q.s;
+	*len = (size_t)q->bpos;
+	return xprintbuf_take(q);
 }
 
 static int sql_run(MYSQL *m, const char *fmt, va_list ap)
@@ -313,8 +289,8 @@ MYSQL *db_acquire(void)
 {
 	pthread_mutex_lock(&pool_lock);
 	if (!pool_idle) {
-		pool_idle = calloc(cf.db_pool, sizeof *pool_idle);
-		pool_used = calloc(cf.db_pool, sizeof *pool_used);
+		pool_idle = xcalloc(cf.db_pool, sizeof *pool_idle);
+		pool_used = xcalloc(cf.db_pool, sizeof *pool_used);
 	}
 	while (pool_nidle == 0 && pool_open >= cf.db_pool)
 		pthread_cond_wait(&pool_free, &pool_lock);
@@ -360,7 +336,7 @@ void db_release(MYSQL *m, bool broken)
 	if (broken) {
 		stale = pool_idle;
 		nstale = pool_nidle;
-		pool_idle = calloc(cf.db_pool, sizeof *pool_idle);
+		pool_idle = xcalloc(cf.db_pool, sizeof *pool_idle);
 		pool_nidle = 0;
 		pool_open -= 1 + nstale;
 	} else {

@@ -17,9 +17,10 @@ MYSQL *db_connect(void);
 MYSQL *db_connect_scripts(void);
 
 /* Runs n statements sent as one text on a db_connect_scripts() connection, in
- * one round trip. Fills affected[i] and insert_id[i] of each. MariaDB stops at
- * the first statement that fails: returns 0 when all n ran, else -1 (the
- * caller rolls back). Every value in sql must have been escaped (%Q, db_format). */
+ * one round trip. Fills affected[i] and insert_id[i] of each (either may be
+ * NULL). MariaDB stops at the first statement that fails: returns 0 when all n
+ * ran (any number when n is 0), else -1 (the caller rolls back). Every value
+ * in sql must have been escaped (%Q, db_format). */
 int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *insert_id);
 
 /* Formats a statement and runs it. Conversions:
@@ -37,7 +38,8 @@ char *db_format(MYSQL *m, const char *fmt, ...);
 /* Same, for a statement that returns rows; NULL on error (the caller frees the result). */
 MYSQL_RES *db_query(MYSQL *m, const char *fmt, ...);
 
-/* First column of the first row as an unsigned number; `dflt` when there is no row, -1 on error. */
+/* First column of the first row as a number (>= 0 for the counts and
+ * positions it is used for); -2 when there is no row (or it is NULL), -1 on error. */
 long long db_value(MYSQL *m, const char *fmt, ...);
 
 /* "('a','b',...)": each item escaped and quoted, for an IN list built by the

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/db.h"
 #include "store/queue.h"
 
@@ -30,8 +31,8 @@ static char *read_file(const char *path)
 	fseek(f, 0, SEEK_END);
 	long n = ftell(f);
 	rewind(f);
-	char *s = malloc(n + 1);
-	if (s && fread(s, 1, n, f) != (size_t)n) {
+	char *s = n >= 0 ? xmalloc((size_t)n + 1) : NULL;
+	if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
 		free(s);
 		s = NULL;
 	}
@@ -41,33 +42,15 @@ static char *read_file(const char *path)
 	return s;
 }
 
-/* Runs the statements of one file: they end with ';' at the end of a line;
- * lines starting with "--" are comments. */
-static int run_file(MYSQL *m, char *text)
+/* Runs a whole schema file as one script (its statements and comments as
+ * written), on a connection made for scripts. */
+static int run_file(const char *text)
 {
-	char *stmt = text;
-	for (char *line = text; line && *line;) {
-		char *next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		if (!strncmp(line, "--", 2)) {
-			memset(line, ' ', strlen(line));
-		} else {
-			size_t n = strlen(line);
-			while (n && (line[n - 1] == ' ' || line[n - 1] == '\r'))
-				n--;
-			if (n && line[n - 1] == ';') {
-				line[n - 1] = 0;
-				if (db_exec(m, "%s", stmt) < 0)
-					return -1;
-				stmt = next;
-			}
-		}
-		if (next)
-			next[-1] = '\n';
-		line = next;
-	}
-	return 0;
+	MYSQL *s = db_connect_scripts();
+	int r = s ? db_script(s, text, 0, NULL, NULL) : -1;
+	if (s)
+		mysql_close(s);
+	return r;
 }
 
 static int apply_all(MYSQL *m)
@@ -91,7 +74,7 @@ static int apply_all(MYSQL *m)
 			char path[600];
 			snprintf(path, sizeof path, "%s/%s", cf.sql_dir, files[i]->d_name);
 			char *text = read_file(path);
-			r = !text || run_file(m, text) ||
+			r = !text || run_file(text) ||
 			    db_exec(m, "INSERT INTO schema_version VALUES (%u, %Q, NOW())", v,
 			            files[i]->d_name) < 0;
 			if (!r)

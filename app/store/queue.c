@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "store/db.h"
 
 int queue_ensure_streams(MYSQL *m, int n)
@@ -109,16 +110,14 @@ static struct waiting_cmd *take_run(struct group *g, int *n)
 
 /* Has each prepare function of the run make the texts of its commands, all
  * of them in one call, in queue order (before the run's transaction, on its
- * connection). When one fails, its commands fail and the others go on.
- * Returns -1 only when out of memory. */
-static int prepare_run(MYSQL *m, struct waiting_cmd *run, int n)
+ * connection). When one fails, its commands fail and the others go on. */
+static void prepare_run(MYSQL *m, struct waiting_cmd *run, int n)
 {
-	void **jobs = malloc(n * sizeof *jobs);
-	char **made = malloc(n * sizeof *made);
-	int *after = malloc(n * sizeof *after);
-	struct waiting_cmd **cmds = malloc(n * sizeof *cmds);
-	int r = jobs && made && after && cmds ? 0 : -1;
-	for (struct waiting_cmd *c = run; c && !r; c = c->next) {
+	void **jobs = xmalloc(n * sizeof *jobs);
+	char **made = xmalloc(n * sizeof *made);
+	int *after = xmalloc(n * sizeof *after);
+	struct waiting_cmd **cmds = xmalloc(n * sizeof *cmds);
+	for (struct waiting_cmd *c = run; c; c = c->next) {
 		if (!c->prepare || c->prepared)
 			continue;
 		int k = 0;
@@ -142,7 +141,6 @@ static int prepare_run(MYSQL *m, struct waiting_cmd *run, int n)
 	free(made);
 	free(after);
 	free(cmds);
-	return r;
 }
 
 static const char *text_of(const struct waiting_cmd *c)
@@ -166,8 +164,7 @@ static int flush_run(struct group *g, uint32_t stream, struct waiting_cmd *run, 
 	MYSQL *m = g->conn;
 	int k = 0, r = -1;
 	char *sql = NULL;
-	if (prepare_run(m, run, n))
-		goto out;
+	prepare_run(m, run, n);
 	size_t cap = 512;
 	for (struct waiting_cmd *c = run; c; c = c->next)
 		if ((c->queued = text_of(c) != NULL)) {
@@ -178,9 +175,7 @@ static int flush_run(struct group *g, uint32_t stream, struct waiting_cmd *run, 
 		r = 0;
 		goto out;
 	}
-	char *w = sql = malloc(cap);
-	if (!sql)
-		goto out;
+	char *w = sql = xmalloc(cap);
 	w += sprintf(w,
 	             "START TRANSACTION;SET @h = NULL;"
 	             "UPDATE streams SET head = LAST_INSERT_ID(@h := head + %d) WHERE stream = %u;"
@@ -234,7 +229,8 @@ static int push_alone(MYSQL *m, struct waiting_cmd *me)
 {
 	if (db_begin(m))
 		return -1;
-	if (prepare_run(m, me, 1) || me->failed) {
+	prepare_run(m, me, 1);
+	if (me->failed) {
 		db_rollback(m);
 		return -1;
 	}
@@ -313,42 +309,16 @@ int queue_push_prepared(MYSQL *m, uint32_t stream, const char *db, const char *k
 	return r;
 }
 
-/* Reads (stream, a[, b]) rows into clocks; positions 0 are left out (nothing yet). */
-static int read_clocks(MYSQL_RES *res, struct clock *a, struct clock *b)
-{
-	if (!res)
-		return -1;
-	a->n = 0;
-	if (b)
-		b->n = 0;
-	MYSQL_ROW row;
-	while ((row = mysql_fetch_row(res))) {
-		uint32_t s = strtoul(row[0], NULL, 10);
-		uint64_t x = strtoull(row[1], NULL, 10);
-		if (x)
-			clock_set(a, s, x);
-		if (b) {
-			uint64_t y = strtoull(row[2], NULL, 10);
-			if (y)
-				clock_set(b, s, y);
-		}
-	}
-	mysql_free_result(res);
-	return 0;
-}
-
-int queue_done(MYSQL *m, struct clock *done, uint64_t *token_epoch)
+int queue_done(MYSQL *m, struct clock_table *done, uint64_t *token_epoch)
 {
 	MYSQL_RES *res = db_query(m, "SELECT stream, done, (SELECT n FROM token_epoch) FROM clocks");
 	if (!res)
 		return -1;
-	done->n = 0;
+	clock_table_clear(done);
 	*token_epoch = 0;
 	MYSQL_ROW row;
 	while ((row = mysql_fetch_row(res))) {
-		uint64_t x = strtoull(row[1], NULL, 10);
-		if (x)
-			clock_set(done, strtoul(row[0], NULL, 10), x);
+		clock_table_raise(done, strtoul(row[0], NULL, 10), strtoull(row[1], NULL, 10));
 		if (row[2])
 			*token_epoch = strtoull(row[2], NULL, 10);
 	}
@@ -356,9 +326,19 @@ int queue_done(MYSQL *m, struct clock *done, uint64_t *token_epoch)
 	return 0;
 }
 
-int queue_heads(MYSQL *m, struct clock *heads, struct clock *done)
+int queue_heads(MYSQL *m, struct clock_table *heads, struct clock_table *done)
 {
-	return read_clocks(
-	    db_query(m, "SELECT s.stream, s.head, c.done FROM streams s JOIN clocks c USING (stream)"), heads,
-	    done);
+	MYSQL_RES *res = db_query(m, "SELECT s.stream, s.head, c.done FROM streams s JOIN clocks c USING (stream)");
+	if (!res)
+		return -1;
+	clock_table_clear(heads);
+	clock_table_clear(done);
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res))) {
+		uint32_t s = strtoul(row[0], NULL, 10);
+		clock_table_raise(heads, s, strtoull(row[1], NULL, 10));
+		clock_table_raise(done, s, strtoull(row[2], NULL, 10));
+	}
+	mysql_free_result(res);
+	return 0;
 }

@@ -44,8 +44,9 @@ int queue_push_prepared(MYSQL *m, uint32_t stream, const char *db, const char *k
                         queue_prepare_fn prepare, void *job, uint64_t *pos);
 
 /* Clock rows (last applied positions) of every stream, and the token epoch
- * (sql/005-token-epoch.sql) read by the same query; and the streams' heads. */
-int queue_done(MYSQL *m, struct clock *done, uint64_t *token_epoch);
-int queue_heads(MYSQL *m, struct clock *heads, struct clock *done);
+ * (sql/005-token-epoch.sql) read by the same query; and the streams' heads.
+ * The tables are cleared, then filled: every stream of the database fits. */
+int queue_done(MYSQL *m, struct clock_table *done, uint64_t *token_epoch);
+int queue_heads(MYSQL *m, struct clock_table *heads, struct clock_table *done);
 
 #endif

@@ -7,10 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/isotime.h"
 #include "store/db.h"
 
-/* DATE_FORMAT's pattern, its % doubled for db_query. */
-#define ISO_UTC "'%%Y-%%m-%%dT%%H:%%i:%%sZ'"
 
 static json_object *int_or_null(const char *v)
 {
@@ -44,7 +43,7 @@ json_object *status_streams(MYSQL *m)
 	    "(SELECT GREATEST(0, TIMESTAMPDIFF(MICROSECOND, q.created, NOW(6))) FROM commands q "
 	    "WHERE q.stream = s.stream AND q.pos = c.done + 1), "
 	    "(SELECT COUNT(*) FROM commands f WHERE f.status = 2 AND f.stream = s.stream), "
-	    "h.holder, l.processor, DATE_FORMAT(p.heartbeat, " ISO_UTC "), "
+	    "h.holder, l.processor, " ISOTIME_SQL_OUT("p.heartbeat") ", "
 	    "TIMESTAMPDIFF(MICROSECOND, p.heartbeat, UTC_TIMESTAMP(6)) "
 	    "FROM streams s JOIN clocks c USING (stream) "
 	    "JOIN (SELECT stream, IS_USED_LOCK(CONCAT('runorg.stream.', stream)) AS holder FROM streams) h "
@@ -84,8 +83,8 @@ json_object *status_streams(MYSQL *m)
 json_object *status_processors(MYSQL *m)
 {
 	MYSQL_RES *res =
-	    db_query(m, "SELECT name, host, pid, DATE_FORMAT(started, " ISO_UTC "), "
-	                "DATE_FORMAT(heartbeat, " ISO_UTC "), "
+	    db_query(m, "SELECT name, host, pid, " ISOTIME_SQL_OUT("started") ", "
+	                ISOTIME_SQL_OUT("heartbeat") ", "
 	                "TIMESTAMPDIFF(MICROSECOND, heartbeat, UTC_TIMESTAMP(6)) FROM processors "
 	                "WHERE heartbeat > UTC_TIMESTAMP() - INTERVAL 1 DAY ORDER BY heartbeat DESC");
 	if (!res)

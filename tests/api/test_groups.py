@@ -491,7 +491,7 @@ def test_groups_need_a_token_of_the_database(db, admin, people):
 def test_wrong_method_is_405(db, admin):
     r = call("PUT", gurl(db, "admin"), token=admin)
     assert r.status == 405, r
-    assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "DELETE"}
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "DELETE"}
 
 
 # ---------------------------------------------------------------- concurrency

@@ -35,7 +35,7 @@ int fuzz_uri(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 				char ph[16];
 				snprintf(ph, sizeof ph, "{%s}", names[i]);
-				const char *v = route_param(&rq, names[i]);
+				const char *v = req_param(&rq, names[i]);
 				FUZZ_CHECK(!strstr(rq.pattern, ph) == !v);
 			}
 		}

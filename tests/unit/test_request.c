@@ -50,7 +50,7 @@ static void test_paths(void **state)
 	assert_string_equal(req_query(&rq, "q"), "a");
 	request_free(&rq);
 	assert_int_equal(route(&rq, &rp, "GET", "/db/0000000000A/contacts/0000000000B"), 0);
-	assert_string_equal(route_param(&rq, "cid"), "0000000000B");
+	assert_string_equal(req_param(&rq, "cid"), "0000000000B");
 	request_free(&rq);
 	/* %2F decodes into a segment, it does not split one. */
 	assert_int_equal(route(&rq, &rp, "GET", "/db%2Fall"), 404);
@@ -64,7 +64,7 @@ static void test_paths(void **state)
 	request_free(&rq);
 	/* Only the method differs: 405 with the methods the path has. */
 	assert_int_equal(route(&rq, &rp, "PUT", "/db/0000000000A/groups/g"), 405);
-	assert_string_equal(rp.allow, "GET, DELETE");
+	assert_string_equal(rp.allow, "GET, HEAD, DELETE");
 	request_free(&rq);
 	/* A bad query is 400; '+' is a space in a query. */
 	assert_int_equal(route(&rq, &rp, "GET", "/version?a=%"), 400);

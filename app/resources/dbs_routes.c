@@ -1,0 +1,134 @@
+/* dbs_routes.c — the server-level routes: version, status, test auth, databases, /sync. */
+#include "resources/dbs_routes.h"
+
+#include <stdlib.h>
+
+#include "core/isotime.h"
+#include "fcgi/poll.h"
+#include "fcgi/validate.h"
+#include "fcgi/wait.h"
+#include "resources/dbs.h"
+#include "store/db.h"
+#include "store/queue.h"
+#include "store/status.h"
+#include "store/tokens.h"
+
+int version_get(struct req *rq, struct reply *rp)
+{
+	(void)rq;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_string(RUNORG_VERSION));
+	return reply_json(rp, 200, o);
+}
+
+/* A stream is leased when a processor holds its named lock (processor/main.c). */
+static json_object *processor_info(MYSQL *m)
+{
+	json_object *o = json_object_new_object();
+	long long leased =
+	    db_value(m, "SELECT COUNT(*) FROM streams WHERE IS_USED_LOCK(CONCAT('runorg.stream.', stream)) "
+	                "IS NOT NULL");
+	long long last = db_value(m, "SELECT MAX(done_us) FROM clocks");
+	json_object_object_add(o, "leased_streams", json_object_new_int64(leased < 0 ? 0 : leased));
+	json_object_object_add(o, "last_applied", last > 0 ? json_str(isotime_text(last / 1000000)) : NULL);
+	uint64_t polls, waits;
+	poll_stats(&polls, &waits);
+	json_object_object_add(o, "watcher_polls", json_object_new_int64((int64_t)polls));
+	json_object_object_add(o, "watcher_waits", json_object_new_int64((int64_t)waits));
+	return o;
+}
+
+/* The per-stream and per-processor parts are store/status.c's, shared with runorgctl. */
+int status_get(struct req *rq, struct reply *rp)
+{
+	json_object *streams = status_streams(rq->m);
+	json_object *processors = streams ? status_processors(rq->m) : NULL;
+	if (!processors) {
+		json_object_put(streams);
+		return reply_internal(rp, "status");
+	}
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_string(RUNORG_VERSION));
+	json_object_object_add(o, "streams", streams);
+	json_object_object_add(o, "processor", processor_info(rq->m));
+	json_object_object_add(o, "processors", processors);
+	return reply_json(rp, 200, o);
+}
+
+int test_auth(struct req *rq, struct reply *rp)
+{
+	char token[TOKEN_LEN + 1];
+	if (tokens_new(rq->m, NULL, NULL, token))
+		return reply_internal(rp, "token");
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "token", json_object_new_string(token));
+	json_object_object_add(o, "email", json_object_new_string("test@runorg.com"));
+	return reply_json(rp, 200, o);
+}
+
+int db_create(struct req *rq, struct reply *rp)
+{
+	static const char *const fields[] = {"label", NULL};
+	char *label = NULL;
+	int st = validate_body_object(rq, rp, fields);
+	if (!st)
+		st = validate_label(rq->json, "label", "body.label", true, &label, rp);
+	if (st)
+		return st;
+	char id[ID_LEN + 1];
+	uint64_t pos = dbs_enqueue_create(rq->m, label, id);
+	free(label);
+	if (!pos)
+		return reply_internal(rp, "enqueue db.create");
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "at", json_at(QUEUE_SERVER_STREAM, pos));
+	return reply_json(rp, 202, o);
+}
+
+int db_all(struct req *rq, struct reply *rp)
+{
+	long limit, offset;
+	int st = req_page(rq, 100, 10000, &limit, &offset, rp);
+	if (st)
+		return st;
+	long long count = db_value(rq->m, "SELECT COUNT(*) FROM dbs");
+	MYSQL_RES *res = db_query(rq->m,
+	                          "SELECT id, label, " ISOTIME_SQL_OUT("created") " FROM dbs "
+	                                                                          "ORDER BY id LIMIT %lld OFFSET %lld",
+	                          (long long)limit, (long long)offset);
+	if (!res || count < 0) {
+		if (res)
+			mysql_free_result(res);
+		return reply_internal(rp, "db list");
+	}
+	json_object *list = json_object_new_array();
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res))) {
+		json_object *d = json_object_new_object();
+		json_object_object_add(d, "id", json_object_new_string(row[0]));
+		json_object_object_add(d, "label", json_object_new_string(row[1]));
+		json_object_object_add(d, "created", json_object_new_string(row[2]));
+		json_object_array_add(list, d);
+	}
+	mysql_free_result(res);
+	return reply_list(rp, "list", list, count);
+}
+
+/* Every command of the database queued before this request: the head of its
+ * stream now, waited for like any at=. */
+int db_sync(struct req *rq, struct reply *rp)
+{
+	long long head = db_value(rq->m, "SELECT head FROM streams WHERE stream = %u", rq->stream);
+	if (head < 0)
+		return reply_internal(rp, "stream head");
+	struct clock want = {0};
+	if (head > 0)
+		clock_set(&want, rq->stream, (uint64_t)head);
+	int st = wait_clock(rq, rp, &want);
+	if (st)
+		return st;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "at", clock_to_json(&want));
+	return reply_json(rp, 200, o);
+}

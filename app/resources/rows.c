@@ -1,0 +1,33 @@
+/* rows.c — reading projection rows as JSON, in the order the caller asks. */
+#include "resources/rows.h"
+
+#include <stdlib.h>
+
+#include "store/db.h"
+
+json_object *rows_in_order(MYSQL *m, const char *select_sql, const char *db, const char *const *ids, int n,
+                           json_object *(*make)(MYSQL_ROW row))
+{
+	json_object *out = json_object_new_array();
+	if (n == 0)
+		return out;
+	char *in = db_quote_list(m, ids, n);
+	MYSQL_RES *res = db_query(m, select_sql, db, in);
+	free(in);
+	if (!res) {
+		json_object_put(out);
+		return NULL;
+	}
+	json_object *by_id = json_object_new_object();
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		json_object_object_add(by_id, row[0], make(row));
+	mysql_free_result(res);
+	for (int i = 0; i < n; i++) {
+		json_object *o;
+		if (json_object_object_get_ex(by_id, ids[i], &o))
+			json_object_array_add(out, json_object_get(o));
+	}
+	json_object_put(by_id);
+	return out;
+}
