@@ -5,9 +5,10 @@ token is refused once runorgctl returns, and a cached answer never skips the
 token check. Many requests at once, so that both workers answer and keep
 their own copies."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import create_db, enc, get, import_contacts, post, revoke, unique
+from conftest import create_db, enc, get, import_contacts, in_flight, post, revoke, unique
 
 SPREAD = 24  # requests sent at once: enough for every worker to take some
 
@@ -68,3 +69,28 @@ def test_a_cached_answer_never_skips_the_token_check(admin, db):
         assert {r.status for r in all_at_once(lambda: get(path, token=theirs["token"]))} == {401}
         assert {r.status for r in all_at_once(lambda: get(path))} == {401}
         assert {r.status for r in all_at_once(lambda: get(path, token="A" * 22))} == {401}
+
+
+def test_kept_answer_is_labelled_with_a_position_it_was_true_at(admin, db):
+    """A read takes the stream's position, then reads; a command applied between
+    the two must not leave an answer that holds it kept under the older position
+    (another worker could then answer older data after this answer). The test
+    switch test_pause_ms (test mode only) holds the read between the two;
+    X-RunOrg-Kept (test mode only) names the position an answer is kept under."""
+    import_contacts(db, admin, [{"email": unique() + "@kept.example.com"}])
+    url = "/db/%s/contacts" % db
+    query = {"test_pause_ms": "800", "q": unique("miss")}  # a query no request made before: a miss
+    slow = in_flight("GET", url, token=admin, query=query)
+    time.sleep(0.25)  # the slow read has its position and sleeps
+    created, at = import_contacts(db, admin, [{"email": unique() + "@kept.example.com"}])
+    r = slow.result()
+    assert r.status == 200, r
+    assert created[0] in [c["id"] for c in r.get("list")], "the read ran after the apply"
+    kept = r.headers.get("X-RunOrg-Kept")
+    assert kept is None or int(kept) >= at[0][1], (kept, at, "kept under a position older than its data")
+    # Kept answers exist at all (else the check above would prove nothing):
+    # the same read again is kept (or served) under the position it is true at.
+    again = get(url, token=admin, query=query)
+    assert again.body == r.body, again
+    kept = again.headers.get("X-RunOrg-Kept")
+    assert kept is not None and int(kept) >= at[0][1], again.headers
