@@ -17,6 +17,8 @@ struct config {
 	int cache_kib;         /* cache_kib: reply cache per worker, KiB; 0 turns the caches off (512) */
 	int cache_lag_us;      /* cache_lag_us: how old a clock poll cached answers may rely on (2000) */
 	int revoke_lag_ms;     /* revoke_lag_ms: how old a poll checked tokens may rely on (100) */
+	int max_waits;         /* max_waits: requests waiting on at= at once, per process (10000) */
+	int max_waits_per_token; /* max_waits_per_token: the same per token (tokenless: one bucket) (1000) */
 	char socket[256];      /* socket: FastCGI unix socket path ("var/run/runorg.sock") */
 	char base_path[128];   /* base_path: URL prefix RunOrg is served under ("") */
 	char db_host[128];     /* db_host ("localhost") */

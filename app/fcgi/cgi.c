@@ -75,7 +75,9 @@ int cgi_serve(void)
 	out.fd = 1;
 	out.s = (FCGX_Stream){
 	    .wrNext = out.buf, .stop = out.buf + sizeof out.buf, .emptyBuffProc = empty, .data = &out};
-	FCGX_Request fr = {.envp = environ, .in = &in.s, .out = &out.s};
-	router_handle(&fr);
+	/* No resume: a CGI process serves this one request, so a wait sleeps here. */
+	static struct exchange x;
+	x.fr = (FCGX_Request){.envp = environ, .in = &in.s, .out = &out.s};
+	router_run(&x);
 	return drain(&out) ? 1 : 0;
 }

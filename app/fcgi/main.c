@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -42,63 +43,133 @@
 #include "store/node.h"
 
 static int listen_fd;
-static atomic_int stopping, busy;
+static atomic_int stopping, busy; /* busy: exchanges accepted and not finished, parked ones included */
 
 /* One thread at a time sits in accept(): with hundreds of idle threads,
  * letting them all wait in the kernel costs a quarter of the throughput. The
  * others wait on a stack, the most recently idle on top, and the one that
  * accepted a connection wakes the top one to accept the next. So only about as
  * many threads as there are requests in flight ever run, and they stay warm
- * (their stacks, their malloc caches) while the rest sleep untouched. */
+ * (their stacks, their malloc caches) while the rest sleep untouched.
+ *
+ * A request waiting for its clock is parked (wait.c) and its thread goes back
+ * here. When its wait is over, it is handed to the top idle thread, or, when
+ * none is idle, queued on `ready`, which every thread looks at before it
+ * accepts again. */
 struct idler {
 	pthread_cond_t wake;
 	bool go;
+	struct exchange *work; /* a parked exchange to go on with, or NULL: accept */
 	struct idler *next;
 };
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct idler *idle_top; /* guarded by accept_lock */
-static bool accepting;         /* a thread accepts, or has been woken to (guarded by accept_lock) */
+static struct idler *idle_top;                  /* guarded by accept_lock */
+static bool accepting;                          /* a thread accepts, or has been woken to (guarded by accept_lock) */
+static struct exchange *ready_head, *ready_tail; /* parked exchanges to go on with (guarded by accept_lock) */
 
-static int accept_one(FCGX_Request *fr, struct idler *me)
+/* Gives a parked exchange whose wait is over to a thread (exchange.h). */
+static void resume(struct exchange *x)
+{
+	x->parked.next = NULL;
+	pthread_mutex_lock(&accept_lock);
+	if (idle_top) {
+		struct idler *t = idle_top;
+		idle_top = t->next;
+		t->work = x;
+		t->go = true;
+		pthread_cond_signal(&t->wake);
+	} else {
+		/* The queue is linked through the (no longer used) parking links. */
+		if (ready_tail)
+			ready_tail->parked.next = (struct parked *)x;
+		else
+			ready_head = x;
+		ready_tail = x;
+	}
+	pthread_mutex_unlock(&accept_lock);
+}
+
+/* Caller holds accept_lock. */
+static struct exchange *take_ready(void)
+{
+	struct exchange *x = ready_head;
+	if (x) {
+		ready_head = (struct exchange *)x->parked.next;
+		if (!ready_head)
+			ready_tail = NULL;
+	}
+	return x;
+}
+
+/* The next exchange this thread runs: one whose wait is over, or a new one
+ * accepted. NULL when the worker stops or accept fails. */
+static struct exchange *next_exchange(struct idler *me)
 {
 	pthread_mutex_lock(&accept_lock);
-	if (accepting) {
+	struct exchange *x = take_ready();
+	if (!x && accepting) {
 		me->go = false;
+		me->work = NULL;
 		me->next = idle_top;
 		idle_top = me;
 		while (!me->go)
 			pthread_cond_wait(&me->wake, &accept_lock);
+		x = me->work;
+	}
+	if (x) {
+		pthread_mutex_unlock(&accept_lock);
+		return x;
 	}
 	accepting = true;
 	pthread_mutex_unlock(&accept_lock);
-	int r = atomic_load(&stopping) ? -1 : FCGX_Accept_r(fr);
+	x = xcalloc(1, sizeof *x);
+	FCGX_InitRequest(&x->fr, listen_fd, 0);
+	x->resume = resume;
+	int r = atomic_load(&stopping) ? -1 : FCGX_Accept_r(&x->fr);
 	pthread_mutex_lock(&accept_lock);
 	if (idle_top) {
 		struct idler *next = idle_top;
 		idle_top = next->next;
+		next->work = NULL;
 		next->go = true;
 		pthread_cond_signal(&next->wake);
 	} else {
 		accepting = false;
 	}
 	pthread_mutex_unlock(&accept_lock);
-	return r;
+	if (r < 0) {
+		free(x);
+		return NULL;
+	}
+	atomic_fetch_add(&busy, 1);
+	return x;
 }
 
 static void *serve(void *unused)
 {
 	(void)unused;
-	FCGX_Request fr;
-	FCGX_InitRequest(&fr, listen_fd, 0);
 	struct idler me = {.go = false};
 	pthread_cond_init(&me.wake, NULL);
-	while (accept_one(&fr, &me) == 0) {
-		atomic_fetch_add(&busy, 1);
-		router_handle(&fr);
-		FCGX_Finish_r(&fr);
+	struct exchange *x;
+	while ((x = next_exchange(&me))) {
+		if (!router_run(x))
+			continue; /* parked: the wait has it now */
+		FCGX_Finish_r(&x->fr);
+		free(x);
 		atomic_fetch_sub(&busy, 1);
 	}
 	return NULL;
+}
+
+/* Each parked request holds its connection: let the process hold many. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			log_warn("runorg-fcgi: cannot raise the file descriptor limit");
+	}
 }
 
 /* A worker's node number keeps its identifiers apart from every other process's. */
@@ -134,9 +205,10 @@ static void worker(const sigset_t *sigs)
 	int sig;
 	sigwait(sigs, &sig);
 	atomic_store(&stopping, 1);
-	/* Drain: the requests already accepted finish; the idle threads (one in
-	 * accept(), the others on the idle stack) die with the process. Two quiet
-	 * looks in a row, at most 10 s. */
+	/* Drain: the requests already accepted finish, parked ones included (at
+	 * most sync_timeout_ms away); the idle threads (one in accept(), the
+	 * others on the idle stack) die with the process. Two quiet looks in a
+	 * row, at most 10 s. */
 	for (int i = 0, quiet = 0; i < 200 && quiet < 2; i++) {
 		usleep(50000);
 		quiet = atomic_load(&busy) == 0 ? quiet + 1 : 0;
@@ -295,6 +367,7 @@ int main(int argc, char **argv)
 	log_set_level(cf.log_level);
 
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	bool from_server = spawned();
 	if (!from_server && getenv("GATEWAY_INTERFACE"))
 		return serve_cgi();

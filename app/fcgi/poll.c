@@ -32,6 +32,8 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/xalloc.h"
+#include "fcgi/park.h"
 #include "store/db.h"
 #include "store/queue.h"
 
@@ -99,17 +101,28 @@ static void raise_to(_Atomic uint64_t *a, uint64_t v)
 		;
 }
 
-/* Takes the newer of each stream's position; true when anything moved. Caller holds lock. */
-static bool learn(const struct clock_table *seen)
+/* Streams that moved in one learn(), for park_advanced. */
+struct moved {
+	uint32_t *s;
+	size_t n, cap;
+};
+
+/* Takes the newer of each stream's position, noting the streams that moved
+ * in *mv (emptied first); true when any did. Caller holds lock. */
+static bool learn(const struct clock_table *seen, struct moved *mv)
 {
-	bool moved = false;
+	mv->n = 0;
 	for (uint32_t s = 1; s < seen->n; s++)
 		if (clock_table_raise(&known, s, seen->pos[s])) {
 			if (s < POLL_SHARED_STREAMS)
 				raise_to(&shared->pos[s], seen->pos[s]);
-			moved = true;
+			if (mv->n == mv->cap) {
+				mv->cap = mv->cap ? 2 * mv->cap : 16;
+				mv->s = xrealloc(mv->s, mv->cap * sizeof *mv->s);
+			}
+			mv->s[mv->n++] = s;
 		}
-	return moved;
+	return mv->n > 0;
 }
 
 /* When the next poll is due, after the last one this process started: 100 ms
@@ -154,6 +167,7 @@ static void *run(void *unused)
 	long interval = cf.poll_min_us;
 	struct timespec last = {0, 0};
 	struct clock_table seen = {0};
+	struct moved mv = {0};
 	pthread_mutex_lock(&lock);
 	for (;;) {
 		/* Sleep until someone needs a poll and one is due (intervals count
@@ -190,6 +204,7 @@ static void *run(void *unused)
 		clock_gettime(CLOCK_MONOTONIC, &last);
 		uint64_t started_us = us_of(&last);
 		pthread_mutex_unlock(&lock);
+		park_expire(started_us); /* parked waits past their deadline answer 503 */
 
 		uint64_t seen_epoch = 0;
 		if (!m)
@@ -202,7 +217,7 @@ static void *run(void *unused)
 
 		pthread_mutex_lock(&lock);
 		polls++;
-		bool moved = !r && learn(&seen);
+		bool moved = !r && learn(&seen, &mv);
 		if (!r) {
 			raise_to(&shared->epoch, seen_epoch);
 			raise_to(&shared->polled_us, started_us);
@@ -215,6 +230,9 @@ static void *run(void *unused)
 		if (moved) {
 			pthread_cond_broadcast(&advanced);
 			interval = cf.poll_min_us;
+			pthread_mutex_unlock(&lock);
+			park_advanced(mv.s, mv.n); /* never under lock: park.c takes its own, then ours */
+			pthread_mutex_lock(&lock);
 		} else {
 			interval = interval * 2 > cf.poll_max_us ? cf.poll_max_us : interval * 2;
 		}
@@ -270,10 +288,15 @@ bool poll_reached(const struct clock *want)
 
 void poll_learn(const struct clock_table *done)
 {
+	struct moved mv = {0};
 	pthread_mutex_lock(&lock);
-	if (learn(done))
+	bool moved = learn(done, &mv);
+	if (moved)
 		pthread_cond_broadcast(&advanced);
 	pthread_mutex_unlock(&lock);
+	if (moved)
+		park_advanced(mv.s, mv.n);
+	free(mv.s);
 }
 
 bool poll_sleep(const struct clock *want, const struct timespec *deadline, struct clock *current)
@@ -365,11 +388,55 @@ uint64_t poll_epoch(void)
 void poll_raise(uint32_t stream, uint64_t pos)
 {
 	pthread_mutex_lock(&lock);
-	if (clock_table_raise(&known, stream, pos))
+	bool moved = clock_table_raise(&known, stream, pos);
+	if (moved)
 		pthread_cond_broadcast(&advanced);
 	pthread_mutex_unlock(&lock);
 	if (stream < POLL_SHARED_STREAMS)
 		raise_to(&shared->pos[stream], pos);
+	if (moved)
+		park_advanced(&stream, 1);
+}
+
+bool poll_first_unreached(const struct clock *want, uint32_t *stream, uint64_t *pos)
+{
+	bool found = false;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < want->n && !found; i++)
+		if (want->p[i].pos > clock_table_get(&known, want->p[i].stream)) {
+			*stream = want->p[i].stream;
+			*pos = want->p[i].pos;
+			found = true;
+		}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+uint64_t poll_known(uint32_t stream)
+{
+	pthread_mutex_lock(&lock);
+	uint64_t pos = clock_table_get(&known, stream);
+	pthread_mutex_unlock(&lock);
+	return pos;
+}
+
+void poll_current(const struct clock *want, struct clock *out)
+{
+	pthread_mutex_lock(&lock);
+	clock_table_pick(&known, want, out);
+	pthread_mutex_unlock(&lock);
+}
+
+void poll_waiting(int delta)
+{
+	pthread_mutex_lock(&lock);
+	waiting += delta;
+	if (delta > 0) {
+		waits += (uint64_t)delta;
+		hurry = true;
+		pthread_cond_signal(&wake);
+	}
+	pthread_mutex_unlock(&lock);
 }
 
 bool poll_fresh_served(void)

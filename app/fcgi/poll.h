@@ -40,6 +40,18 @@ void poll_learn(const struct clock_table *done);
  * passes (false, current = the known positions of want's streams). */
 bool poll_sleep(const struct clock *want, const struct timespec *deadline, struct clock *current);
 
+/* ---- For parked waits (park.c) ---- */
+
+/* The first pair of want this process does not know reached: true with its
+ * stream and position, false when want is reached. */
+bool poll_first_unreached(const struct clock *want, uint32_t *stream, uint64_t *pos);
+/* The position of a stream this process knows. */
+uint64_t poll_known(uint32_t stream);
+/* The known positions of want's streams (for a 503's "current"). */
+void poll_current(const struct clock *want, struct clock *out);
+/* delta more (or fewer) waits parked: the poll runs while any is. */
+void poll_waiting(int delta);
+
 /* ---- For the caches (fresh.c) ---- */
 
 /* Whether this process serves the caches at all (poll_start's fresh). */

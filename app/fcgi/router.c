@@ -257,49 +257,90 @@ static void request_path(const struct req *rq, char *buf, size_t size)
 		snprintf(buf, size, "/");
 }
 
-void router_handle(FCGX_Request *fr)
-{
-	struct req rq = {0};
-	struct reply rp = {0};
-	struct clock want;
-	bool at = false;
-	rq.received_us = db_now_us();
-	rq.mark = fresh_mark();
-	int st = request_read(&rq, fr, &rp);
-	rp.head = rq.head;
-	if (st && rq.nseg) {
-		/* A bad Content-Length (413, 400): the error names the route template too. */
-		struct reply ignored = {0};
-		router_find(&rq, &ignored);
-	}
-	if (!st)
-		st = router_find(&rq, &rp);
-	if (!st)
-		st = check(&rq, &rp);
-	if (!st)
-		st = wait_parse_at(&rq, &rp, &want, &at);
-	if (!st && at)
-		st = wait_clock(&rq, &rp, &want);
-	if (!st && rq.db_pending)
-		st = auth_database(&rq, &rp); /* the wait is over: the database exists now, or 404 */
-	if (!st)
-		st = body(&rq, fr, &rp);
-	if (!st)
-		st = answer(&rq, &rp);
-	if (st == 500)
-		st = unavailable(&rq, &rp);
-	if (rq.m)
-		db_release(rq.m, mysql_errno(rq.m) && db_gone(rq.m));
+/* The steps of router_run, in order; each runs once. */
+enum step { STEP_START, STEP_AFTER_AT, STEP_AFTER_HANDLER_WAIT, STEP_REPLY };
 
+/* Sends the answer, logs the request, frees what the exchange holds. */
+static void reply(struct exchange *x)
+{
+	struct req *rq = &x->rq;
+	struct reply *rp = &x->rp;
+	if (rq->m)
+		db_release(rq->m, mysql_errno(rq->m) && db_gone(rq->m));
+	rq->m = NULL;
 	char path[512];
-	if (rq.pattern)
-		snprintf(path, sizeof path, "%s", rq.pattern);
+	if (rq->pattern)
+		snprintf(path, sizeof path, "%s", rq->pattern);
 	else
-		request_path(&rq, path, sizeof path);
-	reply_send(fr->out, &rp, path);
+		request_path(rq, path, sizeof path);
+	reply_send(x->fr.out, rp, path);
 	/* The request log: the route template, never the token, the query or the body. */
-	log_info("%s %s %d wait=%.1fms total=%.1fms", rq.head ? "HEAD" : rq.method, path, rp.status,
-	         rq.wait_us / 1000.0, (db_now_us() - rq.received_us) / 1000.0);
-	reply_free(&rp);
-	request_free(&rq);
+	log_info("%s %s %d wait=%.1fms total=%.1fms", rq->head ? "HEAD" : rq->method, path, rp->status,
+	         rq->wait_us / 1000.0, (db_now_us() - rq->received_us) / 1000.0);
+	reply_free(rp);
+	request_free(rq);
+}
+
+bool router_run(struct exchange *x)
+{
+	struct req *rq = &x->rq;
+	struct reply *rp = &x->rp;
+	int st = x->st;
+	switch (x->step) {
+	case STEP_START: {
+		struct clock want;
+		bool at = false;
+		rq->received_us = db_now_us();
+		rq->mark = fresh_mark();
+		x->reached = true;
+		st = request_read(rq, &x->fr, rp);
+		rp->head = rq->head;
+		if (st && rq->nseg) {
+			/* A bad Content-Length (413, 400): the error names the route template too. */
+			struct reply ignored = {0};
+			router_find(rq, &ignored);
+		}
+		if (!st)
+			st = router_find(rq, rp);
+		if (!st)
+			st = check(rq, rp);
+		if (!st)
+			st = wait_parse_at(rq, rp, &want, &at);
+		x->step = STEP_AFTER_AT;
+		if (!st && at && (st = wait_clock(x, &want)) == WAIT_PARKED)
+			return false; /* x is the wait's now: not a field of it may be touched */
+	}
+		/* fall through */
+	case STEP_AFTER_AT:
+		if (!st && x->step == STEP_AFTER_AT)
+			st = wait_outcome(x);
+		if (!st && rq->db_pending)
+			st = auth_database(rq, rp); /* the wait is over: the database exists now, or 404 */
+		if (!st)
+			st = body(rq, &x->fr, rp);
+		if (!st)
+			st = answer(rq, rp);
+		x->step = STEP_AFTER_HANDLER_WAIT;
+		if (st == ROUTE_WAIT) {
+			rq->waited = true;
+			x->st = st = 0;
+			if ((st = wait_clock(x, &rq->wait_for)) == WAIT_PARKED)
+				return false;
+			if (!st && (st = wait_outcome(x)) == 0)
+				st = answer(rq, rp);
+		}
+		break;
+	case STEP_AFTER_HANDLER_WAIT:
+		/* Back from the handler's own wait. */
+		st = wait_outcome(x);
+		if (!st)
+			st = answer(rq, rp);
+		break;
+	}
+	if (st == 500)
+		st = unavailable(rq, rp);
+	x->st = st;
+	x->step = STEP_REPLY;
+	reply(x);
+	return true;
 }

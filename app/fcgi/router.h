@@ -2,8 +2,9 @@
 #ifndef RUNORG_ROUTER_H
 #define RUNORG_ROUTER_H
 
-#include <fcgiapp.h>
+#include <stdbool.h>
 
+#include "fcgi/exchange.h"
 #include "fcgi/reply.h"
 #include "fcgi/request.h"
 
@@ -20,6 +21,11 @@ enum {
 
 typedef int (*handler_fn)(struct req *rq, struct reply *rp);
 
+/* What a handler answers when it needs to wait for rq->wait_for first (GET
+ * /db/{db}/sync): the router waits as for at=, then calls it again with
+ * rq->waited set. */
+#define ROUTE_WAIT (-3)
+
 struct route {
 	const char *method;
 	const char *pattern;
@@ -27,10 +33,13 @@ struct route {
 	unsigned flags;
 };
 
-/* Handles one accepted FastCGI request from start to finish, in the order of
- * SPEC §8: route, database, token, as=, at= (its syntax, then the wait), then
- * the body and the handler with its access checks; then the reply. */
-void router_handle(FCGX_Request *fr);
+/* Takes an accepted FastCGI request (x->fr) through the steps of SPEC §8:
+ * route, database, token, as=, at= (its syntax, then the wait), then the body
+ * and the handler with its access checks; then the reply. True when it is
+ * answered (the caller finishes x->fr); false when it was parked to wait for
+ * its clock: then x belongs to the wait, and x->resume(x) hands it to a
+ * thread later, which calls router_run(x) again to go on. */
+bool router_run(struct exchange *x);
 
 /* Finds the route of rq's method and segments (rq->route, rq->pattern) and
  * fills rq's placeholders: 0, 404, or 405 with the Allow header. Pure: the

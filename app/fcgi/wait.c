@@ -2,14 +2,21 @@
  *
  * One path for both: a clock this process already knows is reached costs
  * nothing; otherwise the heads of the streams say whether it can ever be
- * reached (a position never handed out is a 400, not a wait), and the
- * request sleeps on the clock poll (poll.c) holding no database connection. */
+ * reached (a position never handed out is a 400, not a wait); then the wait
+ * is admitted or refused at once (so that waiters can never crowd out the
+ * rest), and the request is parked (park.c) holding no thread and no database
+ * connection until the clock poll (poll.c) sees its clock reached. */
 #include "fcgi/wait.h"
 
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/config.h"
+#include "core/hash.h"
+#include "core/xalloc.h"
 #include "fcgi/poll.h"
 #include "store/db.h"
 #include "store/queue.h"
@@ -22,6 +29,62 @@ int wait_parse_at(const struct req *rq, struct reply *rp, struct clock *want, bo
 		return reply_invalid(rp, "at", "expected a clock such as [[2,87]]", "Invalid at parameter");
 	return 0;
 }
+
+/* ---- Admission: waits per process and per token ---- */
+
+#define BUCKETS 1024
+
+struct bucket {
+	char key[80];
+	int n;
+	struct bucket *next;
+};
+
+static pthread_mutex_t admit_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bucket *buckets[BUCKETS]; /* waits per token (guarded by admit_lock) */
+static int waiting;                     /* waits in this process (guarded by admit_lock) */
+
+/* Counts a wait under key, unless a bound is reached. */
+static bool admit(const char *key)
+{
+	unsigned h = hash_str(HASH_START, key) % BUCKETS;
+	bool ok = false;
+	pthread_mutex_lock(&admit_lock);
+	struct bucket *b = buckets[h];
+	while (b && strcmp(b->key, key))
+		b = b->next;
+	if (waiting < cf.max_waits && (!b || b->n < cf.max_waits_per_token)) {
+		if (!b) {
+			b = xcalloc(1, sizeof *b);
+			snprintf(b->key, sizeof b->key, "%s", key);
+			b->next = buckets[h];
+			buckets[h] = b;
+		}
+		b->n++;
+		waiting++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&admit_lock);
+	return ok;
+}
+
+static void leave(const char *key)
+{
+	unsigned h = hash_str(HASH_START, key) % BUCKETS;
+	pthread_mutex_lock(&admit_lock);
+	struct bucket **at = &buckets[h];
+	while (*at && strcmp((*at)->key, key))
+		at = &(*at)->next;
+	if (*at && --(*at)->n == 0) {
+		struct bucket *gone = *at;
+		*at = gone->next;
+		free(gone);
+	}
+	waiting--;
+	pthread_mutex_unlock(&admit_lock);
+}
+
+/* ---- The wait ---- */
 
 /* 0 when every position of want has been handed out, 400 when one never was,
  * 503 when MySQL cannot say. Learns the clock rows on the way. */
@@ -44,30 +107,61 @@ static int check_heads(struct req *rq, struct reply *rp, const struct clock *wan
 	return st;
 }
 
-int wait_clock(struct req *rq, struct reply *rp, const struct clock *want)
+/* park.c's callback: the wait is over; the exchange goes back to a thread. */
+static void parked_done(struct parked *p, bool reached, const struct clock *current)
 {
+	struct exchange *x = (struct exchange *)((char *)p - offsetof(struct exchange, parked));
+	x->reached = reached;
+	if (!reached)
+		x->current = *current;
+	leave(x->wait_key);
+	uint64_t started = x->parked.deadline_us - (uint64_t)cf.sync_timeout_ms * 1000;
+	x->rq.wait_us += db_mono_us() - started;
+	x->resume(x);
+}
+
+int wait_clock(struct exchange *x, const struct clock *want)
+{
+	struct req *rq = &x->rq;
+	struct reply *rp = &x->rp;
+	x->want = *want;
+	x->reached = true;
 	if (poll_reached(want))
 		return 0;
-	uint64_t started = db_mono_us();
 	int st = check_heads(rq, rp, want);
-	if (!st && !poll_reached(want)) {
-		/* Nothing is held while asleep: the connection serves others meanwhile. */
-		if (rq->m) {
-			db_release(rq->m, false);
-			rq->m = NULL;
-		}
-		struct timespec deadline;
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += cf.sync_timeout_ms / 1000;
-		deadline.tv_nsec += (long)(cf.sync_timeout_ms % 1000) * 1000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
-		struct clock current;
-		if (!poll_sleep(want, &deadline, &current))
-			st = reply_not_yet(rp, want, &current);
+	if (st || poll_reached(want))
+		return st;
+	snprintf(x->wait_key, sizeof x->wait_key, "%.64s", rq->token ? rq->token : "");
+	if (!admit(x->wait_key))
+		return reply_error(rp, 503, "Too many requests are waiting for their clock. Try again later.");
+	/* Nothing is held while waiting: the connection serves others meanwhile. */
+	if (rq->m) {
+		db_release(rq->m, false);
+		rq->m = NULL;
 	}
+	uint64_t started = db_mono_us();
+	if (x->resume) {
+		x->parked = (struct parked){.want = *want,
+		                            .deadline_us = started + (uint64_t)cf.sync_timeout_ms * 1000,
+		                            .done = parked_done};
+		park(&x->parked);
+		return WAIT_PARKED;
+	}
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += cf.sync_timeout_ms / 1000;
+	deadline.tv_nsec += (long)(cf.sync_timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	x->reached = poll_sleep(want, &deadline, &x->current);
+	leave(x->wait_key);
 	rq->wait_us += db_mono_us() - started;
-	return st;
+	return wait_outcome(x);
+}
+
+int wait_outcome(struct exchange *x)
+{
+	return x->reached ? 0 : reply_not_yet(&x->rp, &x->want, &x->current);
 }

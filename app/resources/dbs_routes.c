@@ -6,7 +6,7 @@
 #include "core/isotime.h"
 #include "fcgi/poll.h"
 #include "fcgi/validate.h"
-#include "fcgi/wait.h"
+#include "fcgi/router.h"
 #include "resources/dbs.h"
 #include "store/db.h"
 #include "store/queue.h"
@@ -116,19 +116,19 @@ int db_all(struct req *rq, struct reply *rp)
 }
 
 /* Every command of the database queued before this request: the head of its
- * stream now, waited for like any at=. */
+ * stream now, waited for like any at= (the router waits, then calls again). */
 int db_sync(struct req *rq, struct reply *rp)
 {
-	long long head = db_value(rq->m, "SELECT head FROM streams WHERE stream = %u", rq->stream);
-	if (head < 0)
-		return reply_internal(rp, "stream head");
-	struct clock want = {0};
-	if (head > 0)
-		clock_set(&want, rq->stream, (uint64_t)head);
-	int st = wait_clock(rq, rp, &want);
-	if (st)
-		return st;
+	if (!rq->waited) {
+		long long head = db_value(rq->m, "SELECT head FROM streams WHERE stream = %u", rq->stream);
+		if (head < 0)
+			return reply_internal(rp, "stream head");
+		rq->wait_for = (struct clock){0};
+		if (head > 0)
+			clock_set(&rq->wait_for, rq->stream, (uint64_t)head);
+		return ROUTE_WAIT;
+	}
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "at", clock_to_json(&want));
+	json_object_object_add(o, "at", clock_to_json(&rq->wait_for));
 	return reply_json(rp, 200, o);
 }

@@ -1,0 +1,32 @@
+/* exchange.h — one request and its answer as they travel through the front:
+ * accepted by a request thread, perhaps parked while it waits for its clock
+ * (holding no thread), then answered by whichever thread picks it up. */
+#ifndef RUNORG_EXCHANGE_H
+#define RUNORG_EXCHANGE_H
+
+#include <fcgiapp.h>
+#include <stdbool.h>
+
+#include "core/clock.h"
+#include "fcgi/park.h"
+#include "fcgi/reply.h"
+#include "fcgi/request.h"
+
+struct exchange {
+	FCGX_Request fr;
+	struct req rq;
+	struct reply rp;
+	int step;             /* how far router_run got (router.c) */
+	int st;               /* the status decided so far, 0 while none */
+	/* The wait (wait.c): the clock, its outcome, and while parked its place. */
+	struct clock want;
+	bool reached;
+	struct clock current; /* when not reached: the positions known of want's streams */
+	struct parked parked;
+	char wait_key[80];    /* the admission bucket counted while waiting ("" = none) */
+	/* Gives a parked exchange back to a request thread (main.c); NULL where a
+	 * request cannot be parked (CGI: the process serves this one request). */
+	void (*resume)(struct exchange *x);
+};
+
+#endif

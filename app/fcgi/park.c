@@ -1,0 +1,210 @@
+/* park.c — requests waiting for their clock without holding a thread.
+ *
+ * A parked wait is filed under the first stream of its clock that is not
+ * reached yet, in that stream's min-heap by position, and in one list by
+ * deadline (every wait gets the same timeout, so the list is in deadline
+ * order by construction). An advance of a stream pops only the waits it
+ * reaches; each is looked at again (another stream of its clock may still
+ * lag: it is filed there) or handed back. So the cost of an advance is the
+ * number of waits it ends, not the number parked.
+ *
+ * A wait is filed under `lock`, and its "not reached yet" is decided under
+ * that lock too, while the poll thread learns positions first and takes the
+ * lock after (park_advanced): an advance is either seen by the filing or
+ * finds the wait filed. */
+#include "fcgi/park.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "core/xalloc.h"
+#include "fcgi/poll.h"
+#include "store/db.h"
+
+struct heap {
+	struct parked **a;
+	size_t n, cap;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct heap *heaps;             /* heaps[s]: the waits filed under stream s (guarded by lock) */
+static uint32_t nheaps;
+static struct parked *oldest, *newest; /* the deadline list (guarded by lock) */
+static size_t count;                   /* parked now (guarded by lock) */
+
+static void swap(struct heap *h, size_t i, size_t k)
+{
+	struct parked *t = h->a[i];
+	h->a[i] = h->a[k];
+	h->a[k] = t;
+	h->a[i]->heap_ix = i;
+	h->a[k]->heap_ix = k;
+}
+
+static void sift_up(struct heap *h, size_t i)
+{
+	while (i > 0 && h->a[(i - 1) / 2]->pos > h->a[i]->pos) {
+		swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void sift_down(struct heap *h, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && h->a[l]->pos < h->a[m]->pos)
+			m = l;
+		if (r < h->n && h->a[r]->pos < h->a[m]->pos)
+			m = r;
+		if (m == i)
+			return;
+		swap(h, i, m);
+		i = m;
+	}
+}
+
+static void heap_add(struct parked *p)
+{
+	if (p->stream >= nheaps) {
+		uint32_t n = nheaps ? nheaps : 16;
+		while (n <= p->stream)
+			n *= 2;
+		heaps = xrealloc(heaps, (size_t)n * sizeof *heaps);
+		for (uint32_t s = nheaps; s < n; s++)
+			heaps[s] = (struct heap){0};
+		nheaps = n;
+	}
+	struct heap *h = &heaps[p->stream];
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 16;
+		h->a = xrealloc(h->a, h->cap * sizeof *h->a);
+	}
+	p->heap_ix = h->n;
+	h->a[h->n++] = p;
+	sift_up(h, p->heap_ix);
+}
+
+static void heap_remove(struct parked *p)
+{
+	struct heap *h = &heaps[p->stream];
+	size_t i = p->heap_ix;
+	h->n--;
+	if (i == h->n)
+		return;
+	swap(h, i, h->n);
+	sift_down(h, i);
+	sift_up(h, i);
+}
+
+static void list_remove(struct parked *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		oldest = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		newest = p->prev;
+	p->prev = p->next = NULL;
+}
+
+/* Files p under the first pair of its clock not reached; false when all are. Caller holds lock. */
+static bool file(struct parked *p)
+{
+	if (!poll_first_unreached(&p->want, &p->stream, &p->pos))
+		return false;
+	heap_add(p);
+	return true;
+}
+
+void park(struct parked *p)
+{
+	pthread_mutex_lock(&lock);
+	bool filed = file(p);
+	if (filed) {
+		p->prev = newest;
+		p->next = NULL;
+		if (newest)
+			newest->next = p;
+		else
+			oldest = p;
+		newest = p;
+		count++;
+	}
+	pthread_mutex_unlock(&lock);
+	if (filed)
+		poll_waiting(+1);
+	else
+		p->done(p, true, NULL);
+}
+
+void park_advanced(const uint32_t *streams, size_t n)
+{
+	struct parked *ready = NULL;
+	size_t nready = 0;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t s = streams[i];
+		if (s >= nheaps)
+			continue;
+		uint64_t at = poll_known(s);
+		struct heap *h = &heaps[s];
+		while (h->n > 0 && h->a[0]->pos <= at) {
+			struct parked *p = h->a[0];
+			heap_remove(p);
+			if (file(p))
+				continue; /* another stream of its clock lags: filed there now */
+			list_remove(p);
+			count--;
+			p->next = ready; /* the deadline list's links carry the ready ones now */
+			ready = p;
+			nready++;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	if (nready)
+		poll_waiting(-(int)nready);
+	while (ready) {
+		struct parked *p = ready;
+		ready = p->next;
+		p->next = NULL;
+		p->done(p, true, NULL);
+	}
+}
+
+void park_expire(uint64_t now_us)
+{
+	struct parked *late = NULL;
+	size_t nlate = 0;
+	pthread_mutex_lock(&lock);
+	while (oldest && oldest->deadline_us <= now_us) {
+		struct parked *p = oldest;
+		heap_remove(p);
+		list_remove(p);
+		count--;
+		p->next = late;
+		late = p;
+		nlate++;
+	}
+	pthread_mutex_unlock(&lock);
+	if (nlate)
+		poll_waiting(-(int)nlate);
+	while (late) {
+		struct parked *p = late;
+		late = p->next;
+		p->next = NULL;
+		struct clock current;
+		poll_current(&p->want, &current);
+		p->done(p, false, &current);
+	}
+}
+
+size_t park_count(void)
+{
+	pthread_mutex_lock(&lock);
+	size_t n = count;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
