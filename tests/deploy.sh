@@ -325,6 +325,7 @@ apache_main() {
 		LoadModule fcgid_module $m/mod_fcgid.so
 		LoadModule cgid_module $m/mod_cgid.so
 		LoadModule headers_module $m/mod_headers.so
+		LoadModule reqtimeout_module $m/mod_reqtimeout.so
 		ScriptSock "$d/run/cgid.sock"
 		FcgidIPCDir "$d/fcgid"
 		FcgidProcessTableFile "$d/run/fcgid_shm"

@@ -9,7 +9,8 @@ object with "error" and "path" (lighttpd's come from conf/errors/<status>.json,
 send most of them. Each one is bounded by TIMEOUT.
 
 The conf/ files are checked too: nginx and Apache give the same messages as
-conf/errors.
+conf/errors, and every backend timeout stays above sync_timeout_ms (a request
+may wait that long on at=).
 """
 
 import glob
@@ -245,6 +246,7 @@ def lighttpd_on(socket_path, tmp, read_timeout=None):
     ("missing", (503,), None),
     ("refuse", (503,), None),
     ("close", (500, 502), None),
+    ("mute", (504,), 1),  # read-timeout 1 s instead of 30, to see the 504 in time
 ])
 def test_backend_down_is_a_json_5xx(mode, statuses, read_timeout):
     tmp = tempfile.mkdtemp(prefix="edges.", dir="/tmp")  # short: unix socket paths < 108 bytes
@@ -320,3 +322,45 @@ def test_apache_answers_the_same_errors_in_json(name):
     assert re.search(r'(?m)^\s*Header always set Content-Type "application/json" "expr=%\{REQUEST_STATUS\} -ge 400"$',
                      text)
     assert "ProxyErrorOverride On" not in text
+
+
+def seconds(value):
+    m = re.match(r"^(\d+)(s?)$", value)
+    assert m, value
+    return int(m.group(1))
+
+
+def test_backend_timeouts_stay_above_sync_timeout():
+    # A request waiting on at= is answered only after up to sync_timeout_ms, and
+    # RunOrg reads its body after the wait: no timeout on the way may be shorter.
+    sync = int(re.search(r"(?m)^sync_timeout_ms\s*=\s*(\d+)", conf("runorg.conf")).group(1)) / 1000.0
+    found = []
+    for name in ("lighttpd.conf", "lighttpd-spawn.conf"):
+        text = conf(name)
+        for key in ('"read-timeout"', '"write-timeout"'):
+            found += [(name, key, int(v)) for v in re.findall(r'%s\s*=>\s*(\d+)' % key, text)]
+        for key in ("server.max-read-idle", "server.max-write-idle"):
+            found += [(name, key, int(v)) for v in re.findall(r"(?m)^%s\s*=\s*(\d+)" % re.escape(key), text)]
+        # Thousands of requests may wait on at= at once.
+        assert int(re.search(r"(?m)^server\.max-connections\s*=\s*(\d+)", text).group(1)) >= 4096
+    text = conf("nginx.conf")
+    for key in ("fastcgi_read_timeout", "fastcgi_send_timeout"):
+        found += [("nginx.conf", key, seconds(v)) for v in re.findall(r"(?m)^\s*%s\s+(\w+);" % key, text)]
+    text = conf("apache-proxy-fcgi.conf")
+    found += [("apache-proxy-fcgi.conf", "ProxyPass timeout", int(v)) for v in re.findall(r"ProxyPass .* timeout=(\d+)", text)]
+    for name in ("apache-proxy-fcgi.conf", "apache-htaccess.conf"):
+        found += [(name, "RequestReadTimeout body", int(v))
+                  for v in re.findall(r"(?m)^\s*RequestReadTimeout .*body=(\d+)", conf(name))]
+    found += [("apache-htaccess.conf", "FcgidIOTimeout", int(v))
+              for v in re.findall(r"(?m)^\s*FcgidIOTimeout (\d+)", conf("apache-htaccess.conf"))]
+    assert len(found) == 14, found  # every one of them is there
+    assert all(v > sync for _, _, v in found), found
+
+
+def test_nginx_limits_connections_per_address():
+    text = conf("nginx.conf")
+    assert re.search(r"(?m)^limit_conn_zone \$binary_remote_addr zone=(\w+):", text)
+    n = int(re.search(r"(?m)^\s*limit_conn \w+ (\d+);", text).group(1))
+    assert 100 <= n <= 8192, n
+    for key in ("client_header_timeout", "client_body_timeout"):
+        assert re.search(r"(?m)^\s*%s \d+s;" % key, text), key
