@@ -192,14 +192,18 @@ EXAMPLES := lighttpd.conf lighttpd-spawn.conf apache-proxy-fcgi.conf apache-htac
 FILL = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g' \
 	-e 's|@CONF@|$(SYSCONFDIR)/runorg/runorg.conf|g' -e 's|@FCGI@|$(SBINDIR)/runorg-fcgi|g' \
 	-e 's|@SOCKET@|$(RUNDIR)/runorg.sock|g' -e 's|@PORT@|80|g' -e 's|@WWW@|/var/www/runorg|g' \
-	-e 's|@VAR@|/var/lib/runorg/lighttpd|g'
+	-e 's|@VAR@|/var/lib/runorg/lighttpd|g' -e 's|@ERRORS@|$(DATADIR)/errors|g'
 D := $(DESTDIR)
+# The web servers' own error bodies go to $(DATADIR)/errors, named as lighttpd's
+# server.errorfile-prefix looks for them: conf/errors/<status>.json as <status>.html
+# (JSON all the same; the lighttpd examples map .html to application/json).
 
 install: all
-	install -d $(D)$(SBINDIR) $(D)$(DATADIR)/sql $(D)$(DATADIR)/examples $(D)$(DOCDIR) \
+	install -d $(D)$(SBINDIR) $(D)$(DATADIR)/sql $(D)$(DATADIR)/examples $(D)$(DATADIR)/errors $(D)$(DOCDIR) \
 		$(D)$(SYSCONFDIR)/runorg $(D)$(UNITDIR) $(D)$(SYSUSERSDIR) $(D)$(LOGROTATEDIR)
 	install -m 755 $(PROGRAMS) $(D)$(SBINDIR)/
 	install -m 644 sql/*.sql $(D)$(DATADIR)/sql/
+	for f in conf/errors/*.json; do install -m 644 $$f $(D)$(DATADIR)/errors/$$(basename $$f .json).html || exit 1; done
 	install -m 644 README.md CHANGELOG $(D)$(DOCDIR)/
 	for f in $(EXAMPLES); do $(FILL) conf/$$f >$(D)$(DATADIR)/examples/$$f || exit 1; done
 	chmod 644 $(addprefix $(D)$(DATADIR)/examples/,$(EXAMPLES))

@@ -9,7 +9,7 @@
 #   conf/stack.sh token   print a new server-administrator token for this instance
 #   conf/stack.sh ctl ... runorgctl ... against this instance (e.g. ctl status)
 #
-#   RUNORG_VAR   data, sockets, pid files and logs (default: <repo>/var)
+#   RUNORG_VAR   data, sockets, pid files, logs and lighttpd's error bodies (default: <repo>/var)
 #   RUNORG_PORT  HTTP port on 127.0.0.1 (default: 8080)
 # Any other RUNORG_* variable (RUNORG_TEST_MODE, RUNORG_SYNC_TIMEOUT_MS, ...)
 # reaches both programs untouched and overrides conf/runorg.conf.
@@ -158,10 +158,21 @@ start_fcgi() {
 	wait_for 10 fcgi_ready || fail "runorg-fcgi did not open its socket within 10 s" "$LOG/fcgi.log"
 }
 
+# The JSON error bodies, under the name lighttpd's server.errorfile-prefix asks
+# for: conf/errors/<status>.json becomes $VAR/errors/<status>.html.
+install_errors() {
+	local f
+	mkdir -p "$VAR/errors"
+	for f in "$ROOT"/conf/errors/*.json; do
+		cp "$f" "$VAR/errors/$(basename "$f" .json).html"
+	done
+}
+
 start_lighttpd() {
 	running lighttpd lighttpd && return 0
+	install_errors
 	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@SOCKET@|$RUNORG_SOCKET|g" \
-		"$ROOT/conf/lighttpd.conf" >"$RUN/lighttpd.conf"
+		-e "s|@ERRORS@|$VAR/errors|g" "$ROOT/conf/lighttpd.conf" >"$RUN/lighttpd.conf"
 	lighttpd -tt -f "$RUN/lighttpd.conf" >>"$LOG/lighttpd.log" 2>&1 ||
 		fail "lighttpd rejects $RUN/lighttpd.conf" "$LOG/lighttpd.log"
 	say "starting lighttpd on port $PORT"

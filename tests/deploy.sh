@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # deploy.sh — `make test-deploy`: RunOrg behind every web server set-up of conf/,
 # each started from Debian's packages on a loopback port with the file from
-# conf/, and the seed's import → synchronized GET sequence sent through it.
+# conf/, and the seed's import → synchronized GET sequence sent through it;
+# then an unknown method and a %00 path, whose error answers must be JSON
+# whether RunOrg or the web server gives them (SPEC §8).
 #
 #   lighttpd-socket   conf/lighttpd.conf → the runorg-fcgi daemon's socket (make run's set-up)
 #   lighttpd-spawn    conf/lighttpd-spawn.conf: lighttpd starts runorg-fcgi (bin-path)
@@ -225,6 +227,27 @@ seed() {
 	check "$name: the token never reaches the log" bash -c '! grep -qF -- "$1" "$2"' _ "$TOKEN" "$log"
 }
 
+# json_error: STATUS is 4xx or 5xx, with one Content-Type, application/json, and
+# a JSON object with "error" and "path" as BODY (SPEC §8).
+json_error() {
+	[[ $STATUS == [45][0-9][0-9] ]] || return 1
+	[[ $(grep -ci '^Content-Type:' <<<"$HEADERS") == 1 ]] || return 1
+	grep -qiE '^Content-Type: application/json' <<<"$HEADERS" || return 1
+	"$PY" -c 'import json, sys
+d = json.loads(sys.argv[1])
+sys.exit(not (isinstance(d, dict) and isinstance(d.get("error"), str) and d["error"] and isinstance(d.get("path"), str)))' "$BODY" 2>/dev/null
+}
+
+# edges NAME URL: what the web server may answer itself, before or instead of
+# RunOrg, is JSON too: an unknown method, and %00 in the path.
+edges() {
+	local name=$1 u=$2
+	req FOO "$u/version" "" NOAUTH
+	check "$name: FOO /version → a JSON error (status, one application/json, error and path)" json_error
+	req GET "$u/version%00" "" NOAUTH
+	check "$name: GET /version%00 → a JSON error (status, one application/json, error and path)" json_error
+}
+
 # --- web servers -----------------------------------------------------------------
 
 # start_server NAME LOG COMMAND...: COMMAND in its own session, in the background.
@@ -253,6 +276,7 @@ run_case() {
 	if wait_up "$2"; then
 		pass "$1: GET /version answers"
 		seed "$1" "$2" "$3"
+		edges "$1" "$2"
 	else
 		fail "$1: the web server did not answer within 20 s" "see $4"
 	fi
@@ -265,6 +289,7 @@ case_lighttpd_socket() {
 	echo "== lighttpd-socket"
 	if wait_up "$u"; then pass "lighttpd-socket: GET /version answers"; else fail "lighttpd-socket: no answer"; fi
 	seed lighttpd-socket "$u" "$RUNORG_VAR/log/fcgi.log"
+	edges lighttpd-socket "$u"
 }
 
 case_lighttpd_spawn() {
@@ -272,7 +297,8 @@ case_lighttpd_spawn() {
 	port=$(free_port)
 	mkdir -p "$d/www" "$d/log" "$d/run" "$d/tmp"
 	conf_for "$d"
-	fill conf/lighttpd-spawn.conf "$d/lighttpd.conf" "PORT=$port" "VAR=$d" "FCGI=$APP/runorg-fcgi" "CONF=$d/runorg.conf"
+	fill conf/lighttpd-spawn.conf "$d/lighttpd.conf" "PORT=$port" "VAR=$d" "FCGI=$APP/runorg-fcgi" "CONF=$d/runorg.conf" \
+		"ERRORS=$INST/usr/local/share/runorg/errors"
 	start_server lighttpd-spawn "$d/log/server.log" lighttpd -D -f "$d/lighttpd.conf"
 	run_case lighttpd-spawn "http://127.0.0.1:$port" "$d/runorg.log" "$d/log"
 }
@@ -298,6 +324,8 @@ apache_main() {
 		LoadModule proxy_fcgi_module $m/mod_proxy_fcgi.so
 		LoadModule fcgid_module $m/mod_fcgid.so
 		LoadModule cgid_module $m/mod_cgid.so
+		LoadModule headers_module $m/mod_headers.so
+		LoadModule reqtimeout_module $m/mod_reqtimeout.so
 		ScriptSock "$d/run/cgid.sock"
 		FcgidIPCDir "$d/fcgid"
 		FcgidProcessTableFile "$d/run/fcgid_shm"
@@ -377,11 +405,14 @@ case_install() {
 	for f in sbin/runorg-fcgi sbin/runorg-processor sbin/runorgctl share/runorg/sql/001-core.sql \
 		etc/runorg/runorg.conf lib/systemd/system/runorg-fcgi.service \
 		lib/systemd/system/runorg-processor.service lib/sysusers.d/runorg.conf etc/logrotate.d/runorg \
-		share/runorg/examples/nginx.conf share/runorg/examples/runorg.cgi share/doc/runorg/README.md; do
+		share/runorg/examples/nginx.conf share/runorg/examples/runorg.cgi share/doc/runorg/README.md \
+		share/runorg/errors/400.html share/runorg/errors/503.html; do
 		[[ -s $p/$f ]] || missing="$missing $f"
 	done
-	check "install: binaries, sql/, runorg.conf, units, sysusers, logrotate, examples, README" [ -z "$missing" ]
+	check "install: binaries, sql/, runorg.conf, units, sysusers, logrotate, examples, error bodies, README" [ -z "$missing" ]
 	[[ -z $missing ]] || echo "      missing:$missing"
+	check "install: every error body of conf/errors, as <status>.html, is the same JSON" \
+		bash -c 'for f in conf/errors/*.json; do cmp -s "$f" "$1/$(basename "$f" .json).html" || exit 1; done' _ "$p/share/runorg/errors"
 	check "install: the programs are executable" [ -x "$p/sbin/runorgctl" -a -x "$p/share/runorg/examples/runorg.cgi" ]
 	check "install: no @PLACEHOLDER@ left in what it wrote" bash -c '! grep -rIlE "@[A-Z]+@" "$1"' _ "$p/etc" "$p/lib" "$p/share/runorg"
 	check "install: runorg.conf points at the installed sql/ and /run/runorg" \

@@ -66,6 +66,16 @@ def repo_root():
     return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+def web_server_error(status, data):
+    """True when (status, raw body) is the web server's own error answer, not RunOrg's:
+    lighttpd answers with conf/errors/<status>.json as it is (its "path" is "")."""
+    try:
+        with open(os.path.join(repo_root(), "conf", "errors", "%d.json" % status), "rb") as f:
+            return data == f.read()
+    except OSError:
+        return False
+
+
 def processor_pid():
     with open(os.path.join(var_dir(), "run", "processor.pid")) as f:
         return int(f.read().strip())
