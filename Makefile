@@ -192,7 +192,7 @@ EXAMPLES := lighttpd.conf lighttpd-spawn.conf apache-proxy-fcgi.conf apache-htac
 FILL = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@LOGDIR@|$(LOGDIR)|g' \
 	-e 's|@CONF@|$(SYSCONFDIR)/runorg/runorg.conf|g' -e 's|@FCGI@|$(SBINDIR)/runorg-fcgi|g' \
 	-e 's|@SOCKET@|$(RUNDIR)/runorg.sock|g' -e 's|@PORT@|80|g' -e 's|@WWW@|/var/www/runorg|g' \
-	-e 's|@VAR@|/var/lib/runorg/lighttpd|g' -e 's|@ERRORS@|$(DATADIR)/errors|g'
+	-e 's|@VAR@|/var/lib/runorg/lighttpd|g' -e 's|@MAX_FDS@|65536|g' -e 's|@MAX_CONNS@|32000|g' -e 's|@ERRORS@|$(DATADIR)/errors|g'
 D := $(DESTDIR)
 # The web servers' own error bodies go to $(DATADIR)/errors, named as lighttpd's
 # server.errorfile-prefix looks for them: conf/errors/<status>.json as <status>.html

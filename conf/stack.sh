@@ -171,11 +171,18 @@ install_errors() {
 start_lighttpd() {
 	running lighttpd lighttpd && return 0
 	install_errors
+	local fds
+	fds=$(ulimit -Hn)
+	[[ $fds =~ ^[0-9]+$ ]] && ((fds <= 65536)) || fds=65536
 	sed -e "s|@PORT@|$PORT|g" -e "s|@VAR@|$VAR|g" -e "s|@SOCKET@|$RUNORG_SOCKET|g" \
-		-e "s|@ERRORS@|$VAR/errors|g" "$ROOT/conf/lighttpd.conf" >"$RUN/lighttpd.conf"
+		-e "s|@ERRORS@|$VAR/errors|g" -e "s|@MAX_FDS@|$fds|g" -e "s|@MAX_CONNS@|$((fds / 2 - 64))|g" \
+		"$ROOT/conf/lighttpd.conf" >"$RUN/lighttpd.conf"
 	lighttpd -tt -f "$RUN/lighttpd.conf" >>"$LOG/lighttpd.log" 2>&1 ||
 		fail "lighttpd rejects $RUN/lighttpd.conf" "$LOG/lighttpd.log"
 	say "starting lighttpd on port $PORT"
+	# Thousands of requests may wait on at= at once, each holding two
+	# descriptors in lighttpd (client, FastCGI): as many as the system allows.
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 	launch lighttpd "$LOG/lighttpd.log" lighttpd -D -f "$RUN/lighttpd.conf"
 }
 

@@ -298,7 +298,7 @@ case_lighttpd_spawn() {
 	mkdir -p "$d/www" "$d/log" "$d/run" "$d/tmp"
 	conf_for "$d"
 	fill conf/lighttpd-spawn.conf "$d/lighttpd.conf" "PORT=$port" "VAR=$d" "FCGI=$APP/runorg-fcgi" "CONF=$d/runorg.conf" \
-		"ERRORS=$INST/usr/local/share/runorg/errors"
+		"ERRORS=$INST/usr/local/share/runorg/errors" "MAX_FDS=4096" "MAX_CONNS=2000"
 	start_server lighttpd-spawn "$d/log/server.log" lighttpd -D -f "$d/lighttpd.conf"
 	run_case lighttpd-spawn "http://127.0.0.1:$port" "$d/runorg.log" "$d/log"
 }

@@ -26,6 +26,8 @@ fi
 RUNORG_VAR=$(mktemp -d /tmp/runorg.XXXXXX) # short: unix socket paths must stay < 100 chars
 RUNORG_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export RUNORG_VAR RUNORG_PORT RUNORG_TEST_MODE=1 RUNORG_SYNC_TIMEOUT_MS=1500
+# A small per-token bound on waits, so that tests can go past it (README, "Limits").
+export RUNORG_MAX_WAITS_PER_TOKEN=200
 BUILD=${RUNORG_BUILD:-$ROOT/build} # make test SANITIZE=1: build/sanitize
 # Sanitizer reports (make test SANITIZE=1) go to files, counted at the end: a
 # worker that dies of one is replaced by the master, so a failing request alone

@@ -251,7 +251,7 @@ static int open_socket(void)
 		return -1;
 	}
 	unlink(cf.socket); /* left by a process that died */
-	int fd = FCGX_OpenSocket(cf.socket, 1024);
+	int fd = FCGX_OpenSocket(cf.socket, 4096); /* a burst of at= requests: the kernel caps it at somaxconn */
 	if (fd < 0) {
 		log_error("cannot listen on %s", cf.socket);
 		return -1;

@@ -463,7 +463,7 @@ int chat_post(struct req *rq, struct reply *rp)
 
 /* A delete is queued whatever the projection shows now: the target may be a chat or a
  * message whose creation is still queued, and the delete, queued after it on the same
- * stream, is applied after it. Ids that can never exist change nothing: "at": []. */
+ * stream, is applied after it. Ids that can never exist (malformed) are a 404. */
 static int delete_reply(struct reply *rp, uint32_t stream, uint64_t pos)
 {
 	json_object *o = json_object_new_object();
@@ -475,7 +475,7 @@ int chat_delete(struct req *rq, struct reply *rp)
 {
 	const char *chat = req_param(rq, "id");
 	if (!id_valid(chat))
-		return delete_reply(rp, rq->stream, 0);
+		return chat_missing(rp, chat); /* can never exist: a clear 404 */
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "chat", json_object_new_string(chat));
 	uint64_t pos = 0;
@@ -497,8 +497,10 @@ int chat_delete(struct req *rq, struct reply *rp)
 int chat_item_delete(struct req *rq, struct reply *rp)
 {
 	const char *chat = req_param(rq, "id"), *item = req_param(rq, "item");
-	if (!id_valid(chat) || !id_valid(item))
-		return delete_reply(rp, rq->stream, 0);
+	if (!id_valid(chat))
+		return chat_missing(rp, chat); /* can never exist: a clear 404 */
+	if (!id_valid(item))
+		return reply_error(rp, 404, "Item '%.64s' does not exist", item);
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "chat", json_object_new_string(chat));
 	json_object_object_add(cmd, "item", json_object_new_string(item));
