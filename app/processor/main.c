@@ -107,8 +107,8 @@ struct run {
  * are handed out without gaps, but a run never skips one). */
 static int run_read(MYSQL *m, uint32_t stream, long long *done, struct run *run, MYSQL_RES **res)
 {
-	/* One query for the clock row and the commands after it: an idle stream
-	 * is polled often, so every poll is a single round trip. */
+	/* One query for the clock row and the commands after it: every read
+	 * after a wake-up is a single round trip. */
 	*res =
 	    db_query(m,
 	             "SELECT q.pos, q.db, q.kind, q.payload, c.done FROM clocks c JOIN commands q "
@@ -485,17 +485,17 @@ static void *dispatch(void *unused)
 	MYSQL *m = NULL;
 	long interval = IDLE_MIN_US;
 	uint64_t followed = 0;
-	bool ever = false;
+	bool first = true;
 	while (!stopping) {
 		if (!m && !(m = db_connect())) {
 			nap(&dispatcher_wake, 1000000);
 			continue;
 		}
 		int r = 0;
-		if (!ever || db_mono_us() - followed >= FOLLOW_US) {
+		if (first || db_mono_us() - followed >= FOLLOW_US) {
+			first = false;
 			followed = db_mono_us();
 			r = follow_streams(m);
-			ever = ever || r == 0;
 		}
 		pthread_mutex_lock(&lock);
 		bool waiting = idle_count > 0;
