@@ -21,6 +21,7 @@
 #include "store/node.h"
 #include "store/queue.h"
 #include "store/status.h"
+#include "store/streams.h"
 #include "store/tokens.h"
 
 static const char usage[] =
@@ -36,6 +37,11 @@ static const char usage[] =
     "  clock                     the heads of all streams as a clock: at= for \"all queued so far\"\n"
     "  failed [STREAM] [--limit N]  failed commands, newest first (default limit 20)\n"
     "  migrate                   apply the schema files of sql_dir not applied yet\n"
+    "  streams                   per stream: head, applied, databases\n"
+    "  streams add N             add N streams after the highest, up to 65535 in all; running\n"
+    "                            processors start applying them within seconds\n"
+    "  streams next              the stream a new database goes to: the one with the fewest\n"
+    "                            databases (queued creations included)\n"
     "\n"
     "Without -c, the file named by RUNORG_CONF is read; RUNORG_<KEY> variables\n"
     "override its keys, as for runorg-fcgi and runorg-processor.\n";
@@ -226,6 +232,45 @@ static int failed_cmd(MYSQL *m, long stream, long limit)
 	return 0;
 }
 
+static int streams_cmd(MYSQL *m)
+{
+	MYSQL_RES *res = db_query(m, "SELECT s.stream, s.head, IFNULL(c.done, '-'), IFNULL(d.n, 0) "
+	                             "FROM streams s LEFT JOIN clocks c USING (stream) "
+	                             "LEFT JOIN (SELECT stream, COUNT(*) AS n FROM dbs GROUP BY stream) d "
+	                             "USING (stream) ORDER BY s.stream");
+	if (!res)
+		return fail("could not list the streams");
+	printf("%-7s %10s %10s %9s\n", "stream", "head", "applied", "databases");
+	MYSQL_ROW row;
+	while ((row = mysql_fetch_row(res)))
+		printf("%-7s %10s %10s %9s\n", row[0], row[1], row[2], row[3]);
+	mysql_free_result(res);
+	return 0;
+}
+
+static int streams_add_cmd(MYSQL *m, long n)
+{
+	uint32_t first, last;
+	int r = streams_add(m, n > STREAMS_MAX ? STREAMS_MAX + 1 : (int)n, &first, &last);
+	if (r == -2) {
+		fprintf(stderr, "runorgctl: refused: at most %d streams in all (there are %d)\n", STREAMS_MAX,
+		        streams_count(m));
+		return 1;
+	}
+	if (r)
+		return fail("could not add the streams");
+	int total = streams_count(m);
+	printf("added streams %u..%u (%d in all)\n", first, last, total);
+	/* Each processor keeps a connection per stream, leased or standing by. */
+	long long max = db_value(m, "SELECT @@max_connections");
+	if (max > 0 && total > max / 2)
+		fprintf(stderr,
+		        "runorgctl: note: every processor holds one MariaDB connection per stream (%d) and "
+		        "max_connections is %lld\n",
+		        total, max);
+	return 0;
+}
+
 /* A whole positive number, or -1. */
 static long number(const char *s)
 {
@@ -264,6 +309,17 @@ static int run(MYSQL *m, int argc, char **argv)
 			}
 		}
 		return failed_cmd(m, stream, limit);
+	}
+	if (!strcmp(cmd, "streams") && argc == 1)
+		return streams_cmd(m);
+	if (!strcmp(cmd, "streams") && !strcmp(sub, "add") && argc == 3 && number(argv[2]) > 0)
+		return streams_add_cmd(m, number(argv[2]));
+	if (!strcmp(cmd, "streams") && !strcmp(sub, "next") && argc == 2) {
+		long long s = streams_pick(m);
+		if (s < 0)
+			return fail("could not choose a stream");
+		printf("%lld\n", s);
+		return 0;
 	}
 	if (!strcmp(cmd, "migrate") && argc == 1) {
 		if (migrate_run(m))

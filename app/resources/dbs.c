@@ -4,20 +4,23 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "core/config.h"
 #include "core/isotime.h"
 #include "core/json.h"
 #include "resources/apply.h"
 #include "store/db.h"
 #include "store/queue.h"
+#include "store/streams.h"
 
 uint64_t dbs_enqueue_create(MYSQL *m, const char *label, char id[ID_LEN + 1])
 {
 	char created[32];
 	id_next(id);
 	snprintf(created, sizeof created, "%s", isotime_text(time(NULL)));
-	/* Databases are spread over streams 2..streams+1 and keep theirs for life. */
-	uint32_t stream = 2 + (uint32_t)(db_now_us() / 1000 % (uint64_t)cf.streams);
+	/* Databases go to the stream with the fewest (the streams are the
+	 * database's, store/streams.c) and keep theirs for life. */
+	long long stream = streams_pick(m);
+	if (stream < 2)
+		return 0;
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "id", json_object_new_string(id));
 	json_object_object_add(cmd, "label", json_object_new_string(label));
@@ -39,12 +42,15 @@ int dbs_apply_create(MYSQL *m, const char *db, json_object *payload, char *reaso
 		return APPLY_FAILED;
 	}
 	long long stream = json_object_get_int64(sj);
-	/* The stream normally exists since start-up (migrate.c); a front configured
-	 * with more streams than this processor needs it made. A plain read first:
-	 * INSERT IGNORE would lock stream rows that enqueueing requests update. */
+	/* The stream was picked among those of the streams table, and streams are
+	 * never removed: a command naming another one is malformed. */
 	long long have = db_value(m, "SELECT COUNT(*) FROM streams WHERE stream = %lld", stream);
-	if (have < 0 || (have == 0 && queue_ensure_streams(m, (int)stream) < 0))
+	if (have < 0)
 		return APPLY_ERROR;
+	if (have == 0 || stream < 2) {
+		snprintf(reason, size, "db.create names stream %lld, which does not exist", stream);
+		return APPLY_FAILED;
+	}
 	long long r = db_exec(m,
 	                      "INSERT IGNORE INTO dbs (id, label, created, stream) VALUES (%Q, %Q, " ISOTIME_SQL_IN
 	                      ", %lld)",

@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "store/db.h"
-#include "store/queue.h"
+#include "store/streams.h"
 
 static int by_name(const struct dirent **a, const struct dirent **b)
 {
@@ -96,8 +96,10 @@ int migrate_run(MYSQL *m)
 		return -1;
 	}
 	int r = apply_all(m);
+	/* `streams` only sizes a new installation: afterwards the streams table
+	 * alone says how many there are (runorgctl streams add). */
 	if (!r)
-		r = queue_ensure_streams(m, cf.streams + 1);
+		r = streams_init(m, cf.streams);
 	db_exec(m, "DO RELEASE_LOCK('runorg.migrate')");
 	return r;
 }

@@ -6,7 +6,8 @@
 
 /* Applies every sql/NNN-*.sql whose number is not in schema_version, in order,
  * under a named lock so that programs starting together apply each once.
- * Then makes sure the streams 1..cf.streams+1 exist. Returns 0 or -1. */
+ * Then, at the first start only (no stream yet), creates the streams
+ * 1..cf.streams+1 (streams_init). Returns 0 or -1. */
 int migrate_run(MYSQL *m);
 
 #endif

@@ -12,16 +12,6 @@
 #include "core/xalloc.h"
 #include "store/db.h"
 
-int queue_ensure_streams(MYSQL *m, int n)
-{
-	for (int s = 1; s <= n; s++) {
-		if (db_exec(m, "INSERT IGNORE INTO streams (stream, head) VALUES (%d, 0)", s) < 0 ||
-		    db_exec(m, "INSERT IGNORE INTO clocks (stream, done, done_us) VALUES (%d, 0, 0)", s) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 uint64_t queue_push_tx(MYSQL *m, uint32_t stream, const char *db, const char *kind, const char *payload)
 {
 	/* LAST_INSERT_ID(expr) hands the new head back to this connection only. */

@@ -10,9 +10,6 @@
 /* Stream 1 carries server commands (creating databases); 2.. carry databases. */
 #define QUEUE_SERVER_STREAM 1
 
-/* Makes sure streams 1..n exist, with their clock rows. Harmless when they do. */
-int queue_ensure_streams(MYSQL *m, int n);
-
 /* Appends a command inside the caller's transaction: takes the stream's next
  * position (the stream row stays locked until the caller commits, so commit
  * order is position order and no position is skipped). Returns the position,

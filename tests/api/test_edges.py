@@ -341,8 +341,9 @@ def test_backend_timeouts_stay_above_sync_timeout():
             found += [(name, key, int(v)) for v in re.findall(r'%s\s*=>\s*(\d+)' % key, text)]
         for key in ("server.max-read-idle", "server.max-write-idle"):
             found += [(name, key, int(v)) for v in re.findall(r"(?m)^%s\s*=\s*(\d+)" % re.escape(key), text)]
-        # Thousands of requests may wait on at= at once.
-        assert int(re.search(r"(?m)^server\.max-connections\s*=\s*(\d+)", text).group(1)) >= 4096
+        # Thousands of requests may wait on at= at once: filled in from the
+        # system's limit by stack.sh (and 32000 by make install).
+        assert re.search(r"(?m)^server\.max-connections\s*=\s*@MAX_CONNS@", text), name
     text = conf("nginx.conf")
     for key in ("fastcgi_read_timeout", "fastcgi_send_timeout"):
         found += [("nginx.conf", key, seconds(v)) for v in re.findall(r"(?m)^\s*%s\s+(\w+);" % key, text)]
