@@ -218,7 +218,7 @@ static int failed_cmd(MYSQL *m, long stream, long limit)
 {
 	MYSQL_RES *res = db_query(m,
 	                          "SELECT stream, pos, IFNULL(db, '-'), kind, "
-	                          "DATE_FORMAT(created, '%%Y-%%m-%%d %%H:%%i:%%s'), IFNULL(reason, '') "
+	                          ISOTIME_SQL_OUT("created") ", IFNULL(reason, '') "
 	                          "FROM commands WHERE status = 2 AND (%lld = 0 OR stream = %lld) "
 	                          "ORDER BY created DESC, stream, pos DESC LIMIT %lld",
 	                          (long long)stream, (long long)stream, (long long)limit);

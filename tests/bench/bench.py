@@ -7,6 +7,8 @@ S sync overshoot, A processor apply rates, P clock polling cost, memory, and
 import http.client
 import json
 import os
+import resource
+import sys
 import re
 import signal
 import statistics
@@ -21,6 +23,9 @@ ROOT = os.environ["RUNORG_ROOT"]
 HOST, PORT = urllib.parse.urlparse(URL).hostname, urllib.parse.urlparse(URL).port
 SECONDS = int(os.environ.get("RUNORG_BENCH_SECONDS", "5"))
 rows = []
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
+from many import request_bytes, send_many  # noqa: E402 - many connections from one thread
 
 
 def call(method, path, body=None, token=None, timeout=30):
@@ -311,12 +316,112 @@ def polling_and_waiters(token, db):
     add("500 waiters, clock not reached", "%d / %d" % (late, len(res)), "answered 503", "", "", "all 503 at deadline")
 
 
+def sample_reads(token, db, cid, until, out):
+    """Plain reads (no at=) one after another until `until`; their latencies (ms) into out."""
+    c = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    h = {"Authorization": "RUNORG token=" + token}
+    while time.monotonic() < until:
+        t = time.monotonic()
+        c.request("GET", "/db/%s/contacts/%s" % (db, cid), headers=h)
+        r = c.getresponse()
+        r.read()
+        if r.status == 200:
+            out.append((time.monotonic() - t) * 1000)
+    c.close()
+
+
+def hwm(p):
+    with open("/proc/%d/status" % p) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+
+
+def crowd(token, db, cid):
+    """Issue 12: thousands of parked waiters, plain reads beside them, tokenless waiters."""
+    # lighttpd holds two descriptors per waiting request (client, FastCGI).
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    n = min(10000, hard // 2 - 300)
+    tokens = [call("POST", "/test/auth", {})[1]["token"] for _ in range(20)]
+    timeout_s = int(os.environ.get("RUNORG_SYNC_TIMEOUT_MS", "5000")) / 1000.0
+
+    def round_(resume_after):
+        res, lat = {}, []
+        with Paused():
+            st, r = call("POST", "/db/%s/contacts/import" % db, [{"email": "c%d@example.com" % time.time_ns()}], token)
+            at = enc(r["at"])
+            reqs = [request_bytes("GET", "/db/%s/contacts" % db, token=tokens[i % len(tokens)],
+                                  query={"at": at, "limit": "0"}) for i in range(n)]
+            t = threading.Thread(target=lambda: res.update(a=send_many(URL, reqs, timeout=120)))
+            t.start()
+            sample_reads(token, db, cid, time.monotonic() + resume_after, lat)
+        t.join()
+        counts = {}
+        for a in res["a"]:
+            counts[a.status] = counts.get(a.status, 0) + 1
+        return counts, sorted(lat)
+
+    counts, lat = round_(3.0)
+    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None
+    add("%d waiters, clock reached after 3 s" % n, "%d / %d" % (counts.get(200, 0), n), "answered 200",
+        "%s" % counts if set(counts) != {200} else "", "", "10,000 held, all 200")
+    add("Plain GET /contacts/{cid} during those waits, p50 / p99", "%s / %s" % (
+        fmt(lat[len(lat) // 2], 2) if lat else "n/a", fmt(p99, 2)), "ms", "%d reads" % len(lat), "", "p99 <= 50 ms")
+    add("Peak RSS per worker after them (max of %d)" % len(workers()), fmt(max(hwm(p) for p in workers()), 1), "MiB",
+        "", "", "<= 64 MiB")
+    counts, _ = round_(timeout_s + 1.0)
+    add("%d waiters, clock not reached" % n, "%d / %d" % (counts.get(503, 0), n), "answered 503", "%s" % counts
+        if set(counts) != {503} else "", "", "all 503 at the deadline")
+    with Paused():
+        st, r = call("POST", "/db/%s/contacts/import" % db, [{"email": "t%d@example.com" % time.time_ns()}], token)
+        reqs = [request_bytes("GET", "/db/%s/contacts" % db, query={"at": enc(r["at"])}) for _ in range(2000)]
+        answers = send_many(URL, reqs, timeout=60)
+    c401 = sum(1 for a in answers if a.status == 401)
+    c5xx = sum(1 for a in answers if a.status >= 500 or a.status == 0)
+    add("2,000 tokenless waiters", "%d x 401, %d x 5xx" % (c401, c5xx), "", "slowest %.0f ms" % (
+        1000 * max(a.elapsed for a in answers)), "", "2,000 x 401, 0 x 5xx")
+
+
+def largest_request(token):
+    """Issue 12: the largest request a contact may send (a chat naming the most
+    participants allowed), then another database's import on the same stream:
+    how long until that import is visible through its at=."""
+    st, r = call("POST", "/db/create", {"label": "big"}, token)
+    big = r["id"]
+    call("GET", "/db/all?limit=0&at=" + enc(r["at"]), token=token)
+    st, r = call("POST", "/db/%s/contacts/import" % big,
+                 [{"email": "p%d-%d@example.com" % (i, time.time_ns())} for i in range(1000)], token)
+    call("GET", "/db/%s/sync?at=%s" % (big, enc(r["at"])), token=token)
+    members, stream = r["created"], r["at"][0][0]
+    # Another database on the same stream (creation spreads databases over the streams).
+    other = None
+    for _ in range(64):
+        st, r = call("POST", "/db/create", {"label": "neighbour"}, token)
+        call("GET", "/db/all?limit=0&at=" + enc(r["at"]), token=token)
+        st, w = call("POST", "/db/%s/contacts/import" % r["id"], [{"email": "n%d@example.com" % time.time_ns()}], token)
+        call("GET", "/db/%s/sync?at=%s" % (r["id"], enc(w["at"])), token=token)
+        if w["at"][0][0] == stream:
+            other = r["id"]
+            break
+    st, c = call("POST", "/db/%s/test/auth" % big, {"email": "member%d@example.com" % time.time_ns(), "admin": False})
+    contact = c["token"]
+    call("GET", "/db/%s/sync?at=%s" % (big, enc(c["at"])), token=contact)
+    body = {"subject": "everyone", "contacts": members[:1000], "groups": ["g%d" % i for i in range(100)]}
+    if other is None:
+        add("Largest contact request, then another database's import on its stream", "n/a", "", "", "", "<= 100 ms")
+        return
+    with Paused():
+        st, big_r = call("POST", "/db/%s/chat/create" % big, body, contact)
+        assert st == 202, (st, big_r)
+        st, w = call("POST", "/db/%s/contacts/import" % other, [{"email": "o%d@example.com" % time.time_ns()}], token)
+        t = time.monotonic()
+    st, _ = call("GET", "/db/%s/contacts/%s?at=%s" % (other, w["created"][0], enc(w["at"])), token=token)
+    visible = (time.monotonic() - t) * 1000
+    add("Largest contact request (chat of 1,000 contacts + 100 groups), then another database's import on "
+        "its stream: visible after", fmt(visible, 1), "ms", "status %d" % st, "", "<= 100 ms")
+
+
 def memory():
-    def hwm(p):
-        with open("/proc/%d/status" % p) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
     ws = [hwm(p) for p in workers()]
     add("Memory: peak RSS per worker (max of %d)" % len(ws), fmt(max(ws), 1), "MiB", "", "", "<= 32 MiB")
     add("Memory: peak RSS of the processor", fmt(hwm(pid("processor")), 1), "MiB", "", "", "<= 64 MiB")
@@ -329,6 +434,8 @@ def main():
     apply_rates(token, db)
     polling_and_waiters(token, db)
     memory()
+    crowd(token, db, cid)
+    largest_request(token)
     print("# make bench — %s, %d cores\n" % (time.strftime("%Y-%m-%d %H:%M:%S"), os.cpu_count()))
     print("| Figure | Value | Unit | Baseline (same run) | Ratio | Target |")
     print("|---|---|---|---|---|---|")
