@@ -20,8 +20,7 @@ struct exchange {
 	int st;               /* the status decided so far, 0 while none */
 	/* The wait (wait.c): the clock, its outcome, and while parked its place. */
 	struct clock want;
-	bool reached;
-	struct clock current; /* when not reached: the positions known of want's streams */
+	bool reached;         /* when not, rp holds the 503 (reply_not_yet) */
 	struct parked parked;
 	char wait_key[80];    /* the admission bucket counted while waiting ("" = none) */
 	/* Gives a parked exchange back to a request thread (main.c); NULL where a

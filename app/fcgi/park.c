@@ -113,7 +113,7 @@ static void list_remove(struct parked *p)
 /* Files p under the first pair of its clock not reached; false when all are. Caller holds lock. */
 static bool file(struct parked *p)
 {
-	if (!poll_first_unreached(&p->want, &p->stream, &p->pos))
+	if (!poll_first_unreached(p->want, &p->stream, &p->pos))
 		return false;
 	heap_add(p);
 	return true;
@@ -196,7 +196,7 @@ void park_expire(uint64_t now_us)
 		late = p->next;
 		p->next = NULL;
 		struct clock current;
-		poll_current(&p->want, &current);
+		poll_current(p->want, &current);
 		p->done(p, false, &current);
 	}
 }

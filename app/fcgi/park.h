@@ -12,7 +12,7 @@
 
 /* One parked wait; lives inside whatever waits (the router's exchange). */
 struct parked {
-	struct clock want;
+	const struct clock *want; /* the waiter's own clock, not a copy */
 	uint64_t deadline_us; /* CLOCK_MONOTONIC */
 	/* Called once, from the thread that found the outcome (never under a lock
 	 * of this module): reached, or not (current = the positions known of
@@ -26,7 +26,8 @@ struct parked {
 };
 
 /* Parks p until p->want is reached or p->deadline_us passes; p->done is
- * called either way (at once when want is already reached). */
+ * called either way (at once when want is already reached). p->want must
+ * stay where it is until then. */
 void park(struct parked *p);
 
 /* The clock poll moved these streams forward: hands back every parked wait

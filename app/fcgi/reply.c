@@ -50,8 +50,12 @@ int reply_internal(struct reply *rp, const char *what)
 int reply_not_yet(struct reply *rp, const struct clock *want, const struct clock *current)
 {
 	rp->timeout = true;
-	rp->expected = *want;
-	rp->current = *current;
+	if (!rp->expected)
+		rp->expected = xmalloc(sizeof *rp->expected);
+	if (!rp->current)
+		rp->current = xmalloc(sizeof *rp->current);
+	*rp->expected = *want;
+	*rp->current = *current;
 	return reply_error(rp, 503, "Data is not yet available for the 'at' you specified. Try again later.");
 }
 
@@ -131,8 +135,8 @@ static json_object *error_body(const struct reply *rp, const char *path)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "error", text_json(rp->error));
 	if (rp->timeout) {
-		json_object_object_add(o, "current", clock_to_json(&rp->current));
-		json_object_object_add(o, "expected", clock_to_json(&rp->expected));
+		json_object_object_add(o, "current", clock_to_json(rp->current));
+		json_object_object_add(o, "expected", clock_to_json(rp->expected));
 		return o;
 	}
 	json_object_object_add(o, "path", text_json(path ? path : ""));
@@ -172,4 +176,7 @@ void reply_free(struct reply *rp)
 	rp->body = NULL;
 	free(rp->text);
 	rp->text = NULL;
+	free(rp->current);
+	free(rp->expected);
+	rp->current = rp->expected = NULL;
 }

@@ -18,7 +18,7 @@ struct reply {
 	char reason[256];  /* optional: why */
 	char allow[64];    /* 405: the Allow header */
 	bool timeout;      /* 503 after waiting on at= (reply_not_yet) */
-	struct clock current, expected;
+	struct clock *current, *expected; /* then (malloc'd, freed by reply_free) */
 	bool head;         /* answer to HEAD: status and headers only */
 	long long kept;    /* > 0: test mode shows the position a kept answer is labelled with */
 };

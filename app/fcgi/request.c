@@ -228,6 +228,7 @@ int request_parse_json(struct req *rq, struct reply *rp)
 
 void request_free(struct req *rq)
 {
+	free(rq->wait_for);
 	free(rq->uri);
 	free(rq->body);
 	if (rq->json)

@@ -48,7 +48,7 @@ struct req {
 	bool admin, admin_known;  /* member of the database's admin group: see auth_is_admin() */
 	bool server_admin;        /* server administrator token */
 	bool db_pending;          /* a server administrator waits on at= for a database not there yet */
-	struct clock wait_for;    /* a handler's own wait (ROUTE_WAIT, router.h) */
+	struct clock *wait_for;   /* a handler's own wait (ROUTE_WAIT, router.h; malloc'd) */
 	bool waited;              /* ... done: the handler is called again */
 	char contact[ID_LEN + 1]; /* contact the token belongs to ("" for a server administrator) */
 	char as[ID_LEN + 1];      /* as= contact, else the token's contact */

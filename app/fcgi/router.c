@@ -324,7 +324,7 @@ bool router_run(struct exchange *x)
 		if (st == ROUTE_WAIT) {
 			rq->waited = true;
 			x->st = st = 0;
-			if ((st = wait_clock(x, &rq->wait_for)) == WAIT_PARKED)
+			if ((st = wait_clock(x, rq->wait_for)) == WAIT_PARKED)
 				return false;
 			if (!st && (st = wait_outcome(x)) == 0)
 				st = answer(rq, rp);

@@ -134,7 +134,7 @@ static void parked_done(struct parked *p, bool reached, const struct clock *curr
 	struct exchange *x = (struct exchange *)((char *)p - offsetof(struct exchange, parked));
 	x->reached = reached;
 	if (!reached)
-		x->current = *current;
+		reply_not_yet(&x->rp, &x->want, current);
 	leave(x->wait_key);
 	uint64_t started = x->parked.deadline_us - (uint64_t)cf.sync_timeout_ms * 1000;
 	x->rq.wait_us += db_mono_us() - started;
@@ -162,7 +162,7 @@ int wait_clock(struct exchange *x, const struct clock *want)
 	}
 	uint64_t started = db_mono_us();
 	if (x->resume) {
-		x->parked = (struct parked){.want = *want,
+		x->parked = (struct parked){.want = &x->want,
 		                            .deadline_us = started + (uint64_t)cf.sync_timeout_ms * 1000,
 		                            .done = parked_done};
 		park(&x->parked);
@@ -176,7 +176,10 @@ int wait_clock(struct exchange *x, const struct clock *want)
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000;
 	}
-	x->reached = poll_sleep(want, &deadline, &x->current);
+	struct clock current;
+	x->reached = poll_sleep(want, &deadline, &current);
+	if (!x->reached)
+		reply_not_yet(rp, want, &current);
 	leave(x->wait_key);
 	rq->wait_us += db_mono_us() - started;
 	return wait_outcome(x);
@@ -184,5 +187,5 @@ int wait_clock(struct exchange *x, const struct clock *want)
 
 int wait_outcome(struct exchange *x)
 {
-	return x->reached ? 0 : reply_not_yet(&x->rp, &x->want, &x->current);
+	return x->reached ? 0 : x->rp.status; /* the 503 was made when the wait ended */
 }

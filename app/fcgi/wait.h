@@ -24,7 +24,8 @@ int wait_parse_at(const struct req *rq, struct reply *rp, struct clock *want, bo
  * pool and:
  * - with x->resume (a worker): the exchange is parked, holding no thread, and
  *   WAIT_PARKED is answered; x->resume(x) is called once the clock is reached
- *   or cf.sync_timeout_ms has passed, with x->reached and x->current set;
+ *   or cf.sync_timeout_ms has passed, with x->reached set (and when not, the
+ *   503 made in x->rp);
  * - without (CGI): this thread sleeps, then 0, or 503 (reply_not_yet).
  * The time spent is added to rq->wait_us. */
 int wait_clock(struct exchange *x, const struct clock *want);

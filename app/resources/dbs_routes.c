@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "core/isotime.h"
+#include "core/xalloc.h"
 #include "fcgi/poll.h"
 #include "fcgi/validate.h"
 #include "fcgi/router.h"
@@ -123,12 +124,12 @@ int db_sync(struct req *rq, struct reply *rp)
 		long long head = db_value(rq->m, "SELECT head FROM streams WHERE stream = %u", rq->stream);
 		if (head < 0)
 			return reply_internal(rp, "stream head");
-		rq->wait_for = (struct clock){0};
+		rq->wait_for = xcalloc(1, sizeof *rq->wait_for);
 		if (head > 0)
-			clock_set(&rq->wait_for, rq->stream, (uint64_t)head);
+			clock_set(rq->wait_for, rq->stream, (uint64_t)head);
 		return ROUTE_WAIT;
 	}
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "at", clock_to_json(&rq->wait_for));
+	json_object_object_add(o, "at", clock_to_json(rq->wait_for));
 	return reply_json(rp, 200, o);
 }
