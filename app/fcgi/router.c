@@ -33,6 +33,7 @@ static const struct route routes[] = {
 	{"POST", "/db/{db}/contacts/import",  contacts_import, R_DB | R_BODY},
 	{"GET",  "/db/{db}/contacts/search",  contacts_search, R_DB | R_CACHE},
 	{"GET",  "/db/{db}/contacts/{cid}",   contact_get,     R_DB | R_CACHE},
+	{"PUT",  "/db/{db}/contacts/{cid}",   contact_put,     R_DB | R_BODY},
 	{"GET",  "/db/{db}/contacts",         contacts_list,   R_DB | R_CACHE},
 	{"POST", "/db/{db}/groups",           groups_create,   R_DB | R_BODY},
 	{"POST", "/db/{db}/groups/{id}/add",  group_add,       R_DB | R_BODY},

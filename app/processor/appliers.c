@@ -13,6 +13,7 @@ static const struct applier appliers[] = {
 	{"db.create",           dbs_apply_create,         NULL},
 	{"contacts.import",     contacts_apply_import,    contacts_apply_import_run},
 	{"contacts.test_auth",  contacts_apply_test_auth, NULL},
+	{"contacts.update",     contacts_apply_update,    NULL},
 	{"groups.create",       groups_apply_create,      NULL},
 	{"groups.add",          groups_apply_add,         NULL},
 	{"groups.remove",       groups_apply_remove,      NULL},
