@@ -7,6 +7,7 @@
 #include "resources/contacts.h"
 #include "resources/dbs.h"
 #include "resources/groups.h"
+#include "resources/keys.h"
 
 /* clang-format off */
 static const struct applier appliers[] = {
@@ -22,6 +23,8 @@ static const struct applier appliers[] = {
 	{"chat.post",           chat_apply_post,          NULL},
 	{"chat.delete",         chat_apply_delete,        NULL},
 	{"chat.item_delete",    chat_apply_item_delete,   NULL},
+	{"keys.create",         keys_apply_create,        NULL},
+	{"keys.delete",         keys_apply_delete,        NULL},
 };
 /* clang-format on */
 
