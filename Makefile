@@ -143,7 +143,12 @@ start: all
 stop:
 	bash conf/stack.sh stop
 
+# php-cli runs the PHP client of tests/clients (a site logging its users in with
+# HMAC): installed (when missing) only for the tests.
+TEST_PACKAGES := php-cli
+
 test: deps
+	@$(MAKE) -s deps DEB_PACKAGES="$(TEST_PACKAGES)"
 	RUNORG_BUILD=$(CURDIR)/$(BUILD) bash tests/run.sh
 
 test-faults: deps
@@ -186,6 +191,9 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 RUNDIR ?= /run/runorg
 LOGDIR ?= /var/log/runorg
+# runorg-fcgi's state: key-secret, the server secret that seals HMAC keys, made at
+# its first start (runorg-fcgi.service's StateDirectory).
+STATEDIR ?= /var/lib/runorg
 # The web-server examples of conf/, with their placeholders filled in.
 EXAMPLES := lighttpd.conf lighttpd-spawn.conf apache-proxy-fcgi.conf apache-htaccess.conf \
 	apache-fcgid.htaccess apache-cgi.htaccess nginx.conf runorg.cgi
@@ -215,6 +223,7 @@ install: all
 	$(FILL) conf/logrotate >$(D)$(LOGROTATEDIR)/runorg && chmod 644 $(D)$(LOGROTATEDIR)/runorg
 	conf=$(D)$(SYSCONFDIR)/runorg/runorg.conf; [ ! -e $$conf ] || conf=$$conf.new; \
 	sed -e 's|^socket =.*|socket = $(RUNDIR)/runorg.sock|' -e 's|^sql_dir =.*|sql_dir = $(DATADIR)/sql|' \
+		-e 's|^key_secret_file =.*|key_secret_file = $(STATEDIR)/key-secret|' \
 		conf/runorg.conf >$$conf && chmod 644 $$conf && echo "make install: wrote $$conf"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

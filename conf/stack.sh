@@ -9,7 +9,8 @@
 #   conf/stack.sh token   print a new server-administrator token for this instance
 #   conf/stack.sh ctl ... runorgctl ... against this instance (e.g. ctl status)
 #
-#   RUNORG_VAR   data, sockets, pid files, logs and lighttpd's error bodies (default: <repo>/var)
+#   RUNORG_VAR   data, sockets, pid files, logs, lighttpd's error bodies and key-secret
+#                (default: <repo>/var)
 #   RUNORG_PORT  HTTP port on 127.0.0.1 (default: 8080)
 # Any other RUNORG_* variable (RUNORG_TEST_MODE, RUNORG_SYNC_TIMEOUT_MS, ...)
 # reaches both programs untouched and overrides conf/runorg.conf.
@@ -31,6 +32,9 @@ export RUNORG_DB_USER=runorg # not root: no SUPER, so MariaDB's read_only applie
 export RUNORG_DB_NAME=runorg
 export RUNORG_SOCKET=$RUN/runorg.sock
 export RUNORG_SQL_DIR=$ROOT/sql
+# The server secret that seals HMAC keys: made by runorg-fcgi at its first start,
+# next to this instance's data but outside MariaDB (README, "Keys").
+export RUNORG_KEY_SECRET_FILE=${RUNORG_KEY_SECRET_FILE:-$VAR/key-secret}
 
 say() { echo "stack: $*" || true; }
 

@@ -53,6 +53,8 @@ static const struct key keys[] = {
 	KEY(pid_file,        STR,  0, 0),
 	KEY(log_level,       STR,  0, 0),
 	KEY(log_file,        STR,  0, 0),
+	KEY(key_secret,      STR,  0, 0),
+	KEY(key_secret_file, STR,  0, 0),
 };
 #undef KEY
 /* clang-format on */
@@ -86,6 +88,8 @@ static void set_defaults(void)
 	    .pid_file = "",
 	    .log_level = "info",
 	    .log_file = "",
+	    .key_secret = "",
+	    .key_secret_file = "var/key-secret",
 	};
 }
 

@@ -31,6 +31,9 @@ struct config {
 	char pid_file[256];    /* pid_file: written by the program at start ("") */
 	char log_level[16];    /* log_level: error, warn, info, debug ("info") */
 	char log_file[256];    /* log_file: append log lines here instead of stderr ("") */
+	char key_secret[80];   /* key_secret: 64 hex digits sealing HMAC keys at rest ("": key_secret_file) */
+	char key_secret_file[256]; /* key_secret_file: where it is kept when key_secret is empty
+	                              ("var/key-secret") */
 };
 
 /* Loaded once at start, read-only afterwards. */

@@ -12,4 +12,8 @@
 /* Text of a Unix time, in a thread-local buffer (valid until the thread's next call). */
 const char *isotime_text(long long t);
 
+/* The Unix time of text in exactly that format (a real date and time, UTC):
+ * 0, or -1 for anything else. */
+int isotime_parse(const char *text, long long *out);
+
 #endif

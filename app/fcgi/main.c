@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -41,6 +42,7 @@
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/node.h"
+#include "store/secret.h"
 
 static int listen_fd;
 static atomic_int stopping, busy; /* busy: exchanges accepted and not finished, parked ones included */
@@ -383,6 +385,12 @@ int main(int argc, char **argv)
 		log_error("runorg-fcgi: cannot prepare the database");
 		return 1;
 	}
+	/* Read (or made) now, so that a missing or unwritable key_secret_file
+	 * shows in the log at start; the workers inherit it. */
+	unsigned char secret[SEAL_KEY_SIZE];
+	if (secret_get(secret))
+		log_error("runorg-fcgi: no server secret: HMAC keys and logins answer 500 until it is fixed");
+	OPENSSL_cleanse(secret, sizeof secret);
 	if (FCGX_Init())
 		return 1;
 	if (from_server) {

@@ -17,6 +17,8 @@
 #include "resources/contacts_routes.h"
 #include "resources/dbs_routes.h"
 #include "resources/groups_routes.h"
+#include "resources/keys_routes.h"
+#include "resources/tokens_routes.h"
 #include "store/db.h"
 
 /* One line per endpoint. Literal segments win over placeholders whatever the
@@ -33,6 +35,7 @@ static const struct route routes[] = {
 	{"POST", "/db/{db}/contacts/import",  contacts_import, R_DB | R_BODY},
 	{"GET",  "/db/{db}/contacts/search",  contacts_search, R_DB | R_CACHE},
 	{"GET",  "/db/{db}/contacts/{cid}",   contact_get,     R_DB | R_CACHE},
+	{"PUT",  "/db/{db}/contacts/{cid}",   contact_put,     R_DB | R_BODY},
 	{"GET",  "/db/{db}/contacts",         contacts_list,   R_DB | R_CACHE},
 	{"POST", "/db/{db}/groups",           groups_create,   R_DB | R_BODY},
 	{"POST", "/db/{db}/groups/{id}/add",  group_add,       R_DB | R_BODY},
@@ -47,6 +50,12 @@ static const struct route routes[] = {
 	{"DELETE", "/db/{db}/chat/{id}",      chat_delete,     R_DB},
 	{"GET",  "/db/{db}/chat/{id}/items",  chat_items,      R_DB | R_CACHE},
 	{"DELETE", "/db/{db}/chat/{id}/items/{item}", chat_item_delete, R_DB},
+	{"POST", "/db/{db}/contacts/auth/hmac", contacts_auth_hmac, R_DB | R_OPEN | R_BODY},
+	{"POST", "/db/{db}/keys",             keys_create,     R_DB | R_BODY},
+	{"GET",  "/db/{db}/keys",             keys_list,       R_DB},
+	{"DELETE", "/db/{db}/keys/{id}",      key_delete,      R_DB},
+	{"GET",  "/db/{db}/tokens/{token}",   token_get,       R_DB},
+	{"DELETE", "/db/{db}/tokens/{token}", token_delete,    R_DB},
 };
 /* clang-format on */
 #define NROUTES (sizeof routes / sizeof routes[0])

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
+#include "core/isotime.h"
 #include "core/label.h"
 #include "core/xalloc.h"
 #include "resources/contacts.h"
@@ -67,6 +69,48 @@ int validate_bool(json_object *obj, const char *key, bool *out, struct reply *rp
 		return reply_invalid(rp, at, "expected true or false", "Field '%s' must be a boolean", key);
 	}
 	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+int validate_string(json_object *obj, const char *key, const char *at, bool required, const char **out,
+                    struct reply *rp)
+{
+	json_object *v = NULL;
+	*out = NULL;
+	if (!json_object_object_get_ex(obj, key, &v) || !v) {
+		if (required)
+			return reply_invalid(rp, at, "required", "Field '%s' is required", key);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return reply_invalid(rp, at, "expected a string", "Field '%s' must be a string", key);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+int validate_time(json_object *obj, const char *key, const char *at, long long *t, const char **text,
+                  struct reply *rp)
+{
+	int st = validate_string(obj, key, at, true, text, rp);
+	if (!st && isotime_parse(*text, t))
+		st = reply_invalid(rp, at, "expected a time like \"2013-10-08T21:42:00Z\"",
+		                   "Invalid time in '%s'", key);
+	return st;
+}
+
+int validate_hex(json_object *obj, const char *key, const char *at, size_t min, size_t max,
+                 unsigned char *out, size_t *n, struct reply *rp)
+{
+	const char *s;
+	int st = validate_string(obj, key, at, true, &s, rp);
+	if (st)
+		return st;
+	size_t len = strlen(s);
+	long k = len >= 2 * min && len <= 2 * max ? hex_decode(s, len, out, max) : -1;
+	if (k < 0)
+		return reply_invalid(rp, at, "expected hex digits",
+		                     "Field '%s' must be %zu to %zu bytes in hex", key, min, max);
+	*n = (size_t)k;
 	return 0;
 }
 

@@ -43,6 +43,22 @@ int validate_id_array(json_object *obj, const char *key, const char *at, bool (*
 int validate_text(json_object *obj, const char *key, const char *at, size_t max, const char **out,
                   struct reply *rp);
 
+/* Field `key` of obj as a string into *out (owned by obj; NULL when absent
+ * or null and !required). */
+int validate_string(json_object *obj, const char *key, const char *at, bool required, const char **out,
+                    struct reply *rp);
+
+/* Required field `key` of obj as a time of the API's format (SPEC §1) into
+ * *t, its text into *text (owned by obj). */
+int validate_time(json_object *obj, const char *key, const char *at, long long *t, const char **text,
+                  struct reply *rp);
+
+/* Required field `key` of obj as hex digits (either case) of min..max bytes,
+ * decoded into out (room for max) with their number in *n. The value is
+ * never repeated in the error: it may be a secret. */
+int validate_hex(json_object *obj, const char *key, const char *at, size_t min, size_t max,
+                 unsigned char *out, size_t *n, struct reply *rp);
+
 /* 0 when every contact of ids (an array of id strings) exists in the
  * request's database; else 404 naming the first missing one (in array order).
  * One query, after the wait: a contact imported with the at= is found. */

@@ -63,6 +63,36 @@ int contacts_missing(MYSQL *m, const char *db, json_object *ids, const char **mi
 	return r;
 }
 
+/* What a contact's row derives from its fields: the display name, the e-mail
+ * key (duplicates), the gravatar picture and the search words. */
+struct derived {
+	char *name, *key, *search;
+	char pic[PERSON_PIC_SIZE];
+};
+
+static void derive(const char *email, const char *full, const char *first, const char *last,
+                   struct derived *d)
+{
+	d->name = person_name(full, first, last, email);
+	d->key = person_email_key(email);
+	person_pic(email, d->pic);
+	/* Words of the name, then the e-mail and its parts, each preceded by a space. */
+	size_t n = strlen(d->name) + 2 * strlen(email) + 8;
+	d->search = xmalloc(n);
+	snprintf(d->search, n, " %s %s ", d->name, email);
+	size_t len = strlen(d->search);
+	for (const char *p = email; *p && len + 2 < n; p++)
+		d->search[len++] = (*p == '@' || *p == '.' || *p == '-' || *p == '_' || *p == '+') ? ' ' : *p;
+	d->search[len] = 0;
+}
+
+static void derived_free(struct derived *d)
+{
+	free(d->name);
+	free(d->key);
+	free(d->search);
+}
+
 /* The VALUES row of one contact with its derived columns (name, picture,
  * search words), malloc'd; NULL for a malformed contact. */
 static char *contact_row(MYSQL *m, const char *db, json_object *c)
@@ -72,22 +102,11 @@ static char *contact_row(MYSQL *m, const char *db, json_object *c)
 	           *last = json_get_string(c, "lastname"), *gender = json_get_string(c, "gender");
 	if (!id || !email)
 		return NULL;
-	char *name = person_name(full, first, last, email), *key = person_email_key(email);
-	char pic[PERSON_PIC_SIZE];
-	person_pic(email, pic);
-	/* Words of the name, then the e-mail and its parts, each preceded by a space. */
-	size_t n = strlen(name) + 2 * strlen(email) + 8;
-	char *search = xmalloc(n);
-	snprintf(search, n, " %s %s ", name, email);
-	size_t len = strlen(search);
-	for (const char *p = email; *p && len + 2 < n; p++)
-		search[len++] = (*p == '@' || *p == '.' || *p == '-' || *p == '_' || *p == '+') ? ' ' : *p;
-	search[len] = 0;
-	char *row = db_format(m, "(%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)", db, id, email, key, full,
-	                      first, last, gender, name, pic, search);
-	free(name);
-	free(key);
-	free(search);
+	struct derived d;
+	derive(email, full, first, last, &d);
+	char *row = db_format(m, "(%Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q, %Q)", db, id, email, d.key, full,
+	                      first, last, gender, d.name, d.pic, d.search);
+	derived_free(&d);
 	return row;
 }
 
@@ -194,4 +213,77 @@ int contacts_apply_test_auth(MYSQL *m, const char *db, json_object *payload, cha
 	            db, db) < 0)
 		return APPLY_ERROR;
 	return APPLY_OK;
+}
+
+/* The fields of an update: those named in "set" replace the row's (null
+ * clears them), the others stay. */
+static const char *field(json_object *set, const char *key, const char *now, bool *given)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(set, key, &v))
+		return now;
+	*given = true;
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+int contacts_apply_update(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
+{
+	const char *id = json_get_string(payload, "id");
+	json_object *set;
+	if (!id || !json_object_object_get_ex(payload, "set", &set) ||
+	    !json_object_is_type(set, json_type_object)) {
+		snprintf(reason, size, "malformed contacts.update command");
+		return APPLY_FAILED;
+	}
+	MYSQL_RES *res = db_query(m,
+	                          "SELECT email, fullname, firstname, lastname, gender FROM contacts "
+	                          "WHERE db = %Q AND id = %Q FOR UPDATE",
+	                          db, id);
+	if (!res)
+		return APPLY_ERROR;
+	MYSQL_ROW row = mysql_fetch_row(res);
+	if (!row) {
+		mysql_free_result(res);
+		snprintf(reason, size, "Contact '%s' does not exist", id);
+		return APPLY_FAILED;
+	}
+	bool new_email = false, ignored = false;
+	const char *email = field(set, "email", row[0], &new_email),
+	           *full = field(set, "fullname", row[1], &ignored),
+	           *first = field(set, "firstname", row[2], &ignored),
+	           *last = field(set, "lastname", row[3], &ignored),
+	           *gender = field(set, "gender", row[4], &ignored);
+	int r = APPLY_OK;
+	struct derived d = {0};
+	if (!email) {
+		snprintf(reason, size, "malformed contacts.update command");
+		r = APPLY_FAILED;
+	} else {
+		derive(email, full, first, last, &d);
+	}
+	/* Checked when the request came, checked again: another contact may have
+	 * taken the e-mail since. */
+	long long taken = r == APPLY_OK && new_email
+	                      ? db_value(m,
+	                                 "SELECT COUNT(*) FROM contacts WHERE db = %Q AND "
+	                                 "email_key = %Q AND id <> %Q",
+	                                 db, d.key, id)
+	                      : 0;
+	if (taken < 0) {
+		r = APPLY_ERROR;
+	} else if (taken > 0) {
+		snprintf(reason, size, "E-mail '%.200s' is taken by another contact", email);
+		r = APPLY_FAILED;
+	} else if (r == APPLY_OK &&
+	           db_exec(m,
+	                   "UPDATE contacts SET email = %Q, email_key = %Q, fullname = %Q, firstname = %Q, "
+	                   "lastname = %Q, gender = %Q, name = %Q, pic = %Q, search = %Q WHERE db = %Q AND "
+	                   "id = %Q",
+	                   email, d.key, full, first, last, gender, d.name, d.pic, d.search, db, id) < 0) {
+		r = APPLY_ERROR;
+	}
+	if (email)
+		derived_free(&d);
+	mysql_free_result(res);
+	return r;
 }

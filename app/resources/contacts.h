@@ -15,6 +15,11 @@ int contacts_apply_import_run(MYSQL *m, const char *const *dbs, json_object *con
  * asked. */
 int contacts_apply_test_auth(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
 
+/* Command "contacts.update" {"id","set":{"email"?,"fullname"?,"firstname"?,"lastname"?,"gender"?}}:
+ * the fields named are replaced (null clears them), name, picture and search
+ * words follow; fails when the contact is gone or another has the e-mail. */
+int contacts_apply_update(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
+
 /* Whether every contact of ids (a JSON array of id strings) exists in db:
  * 0 when all do, 1 with *missing the first that does not (in array order),
  * -1 when the database fails. One query, whatever the number of ids. */

@@ -9,6 +9,7 @@
 #include "core/id.h"
 #include "core/person.h"
 #include "core/xalloc.h"
+#include "fcgi/auth.h"
 #include "fcgi/validate.h"
 #include "resources/contacts.h"
 #include "store/db.h"
@@ -408,6 +409,114 @@ int contacts_search(struct req *rq, struct reply *rp)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "list", list);
 	return reply_json(rp, 200, o);
+}
+
+/* ---- Update ---- */
+
+/* Puts field `key` of the body into set when it is there: a clean label, or null. */
+static int label_or_null(json_object *body, const char *key, json_object *set, struct reply *rp)
+{
+	json_object *v;
+	if (!json_object_object_get_ex(body, key, &v))
+		return 0;
+	char at[32], *label = NULL;
+	snprintf(at, sizeof at, "body.%s", key);
+	int st = validate_label(body, key, at, false, &label, rp);
+	if (!st)
+		json_object_object_add(set, key, json_str(label));
+	free(label);
+	return st;
+}
+
+/* The changes a PUT asks for, checked, into set; *email the new e-mail's key (or NULL). */
+static int update_read(json_object *body, json_object *set, char **email_key, struct reply *rp)
+{
+	json_object *v;
+	int st = 0;
+	*email_key = NULL;
+	if (json_object_object_get_ex(body, "email", &v)) {
+		char *email = NULL;
+		if (!v)
+			st = reply_invalid(rp, "body.email", "a contact keeps an e-mail",
+			                   "Field 'email' cannot be null");
+		if (!st)
+			st = email_field(body, "body.email", true, &email, rp);
+		if (!st) {
+			json_object_object_add(set, "email", json_object_new_string(email));
+			*email_key = person_email_key(email);
+		}
+		free(email);
+	}
+	static const char *const names[] = {"fullname", "firstname", "lastname"};
+	for (size_t i = 0; i < 3 && !st; i++)
+		st = label_or_null(body, names[i], set, rp);
+	if (!st && json_object_object_get_ex(body, "gender", &v)) {
+		const char *g =
+		    v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+		if (v && strcmp(g, "M") && strcmp(g, "F"))
+			st = reply_invalid(rp, "body.gender", "expected \"M\", \"F\" or null",
+			                   "Invalid gender");
+		else
+			json_object_object_add(set, "gender", v ? json_object_new_string(g) : NULL);
+	}
+	return st;
+}
+
+int contact_put(struct req *rq, struct reply *rp)
+{
+	static const char *const fields[] = {"email", "fullname", "firstname", "lastname", "gender", NULL};
+	const char *cid = req_param(rq, "cid");
+	if (strcmp(rq->as, cid) && !auth_is_admin(rq))
+		return reply_error(rp, 403,
+		                   "Only the contact itself or members of group admin may change it");
+	json_object *set = json_object_new_object();
+	char *key = NULL;
+	int st = validate_body_object(rq, rp, fields);
+	if (!st)
+		st = update_read(rq->json, set, &key, rp);
+	long long n =
+	    st ? 0
+	    : id_valid(cid)
+	        ? db_value(rq->m, "SELECT COUNT(*) FROM contacts WHERE db = %Q AND id = %Q", rq->db, cid)
+	        : 0;
+	if (!st && n < 0)
+		st = reply_internal(rp, "contact lookup");
+	if (!st && n == 0)
+		st = reply_error(rp, 404, "Contact '%.64s' does not exist", cid);
+	/* Checked here for a clear answer, and again by the applier. */
+	long long taken = !st && key
+	                      ? db_value(rq->m,
+	                                 "SELECT COUNT(*) FROM contacts WHERE db = %Q AND email_key = %Q "
+	                                 "AND id <> %Q",
+	                                 rq->db, key, cid)
+	                      : 0;
+	free(key);
+	if (!st && taken < 0)
+		st = reply_internal(rp, "e-mail lookup");
+	if (!st && taken > 0)
+		st = reply_error(rp, 409, "E-mail '%.200s' is taken by another contact",
+		                 json_get_string(set, "email"));
+	if (st) {
+		json_object_put(set);
+		return st;
+	}
+	uint64_t pos = 0;
+	if (json_object_object_length(set) > 0) {
+		json_object *cmd = json_object_new_object();
+		json_object_object_add(cmd, "id", json_object_new_string(cid));
+		json_object_object_add(cmd, "set", json_object_get(set));
+		pos = queue_push(rq->m, rq->stream, rq->db, "contacts.update", json_text(cmd));
+		json_object_put(cmd);
+		if (!pos) {
+			json_object_put(set);
+			return reply_internal(rp, "enqueue contacts.update");
+		}
+	}
+	json_object_put(set);
+	/* Nothing to change: nothing to wait for. */
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "at", pos ? json_at(rq->stream, pos) : json_object_new_array());
+	return reply_json(rp, 202, o);
 }
 
 /* ---- Test mode: a contact and its token ---- */

@@ -60,6 +60,14 @@ char *group_quote_ids(MYSQL *m, json_object *ids)
 	return in;
 }
 
+int group_has_member(MYSQL *m, const char *db, const char *grp, const char *contact)
+{
+	long long n =
+	    db_value(m, "SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = %Q AND contact = %Q", db,
+	             grp, contact);
+	return n < 0 ? -1 : n > 0;
+}
+
 /* ---- Appliers (run by the processor inside the apply transaction) ---- */
 
 /* The group's count from its memberships, in the apply transaction. */

@@ -23,6 +23,9 @@ json_object *group_info_list(MYSQL *m, const char *db, json_object *ids);
 /* "('a','b',...)" for the strings of a non-empty array, escaped; malloc'd. */
 char *group_quote_ids(MYSQL *m, json_object *ids);
 
+/* 1 when contact is a member of group grp of db, 0 when not, -1 when the database fails. */
+int group_has_member(MYSQL *m, const char *db, const char *grp, const char *contact);
+
 /* Command "groups.create" {"id","label"}: fails when the id is taken (or is admin). */
 int groups_apply_create(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
 /* Command "groups.add" {"id","contacts":[cid]}: existing contacts become members. */

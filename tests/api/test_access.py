@@ -23,6 +23,7 @@ ROUTE_RE = re.compile(r'^\s*\{"(GET|POST|DELETE|PUT|PATCH)",\s*"([^"]+)",\s*(\w+
 # Routes that answer without a token. A new one must be reviewed and listed here.
 OPEN_ROUTES = {
     ("GET", "/version"), ("GET", "/status"), ("POST", "/test/auth"), ("POST", "/db/{db}/test/auth"),
+    ("POST", "/db/{db}/contacts/auth/hmac"),  # the proof is the credential (test_identity.py)
 }
 
 
@@ -55,6 +56,7 @@ def world(admin):
     z = db_token(a, "z@access.example.com", admin=True)  # a member of a's group admin
     r = db_token(a, "revoked@access.example.com")
     w = db_token(b, "w@access.example.com", admin=True)
+    assert get("/db/%s/sync" % a, token=admin).status == 200  # chat/create checks that x and y exist
     chats = []
     for gid in ("team", "victim"):  # the victims are for the DELETE routes
         g = post("/db/%s/groups" % a, {"id": gid, "label": "Team"}, token=admin)
@@ -67,9 +69,14 @@ def world(admin):
         chats.append((c.body["id"], m.body["id"]))
     assert get("/db/%s/sync" % a, token=admin).status == 200
     assert get("/db/%s/sync" % b, token=admin, query={"at": enc(w["at"])}).status == 200
+    k = post("/db/%s/keys" % a, {"hash": "SHA-256", "key": "ab" * 16}, token=admin)
+    assert k.status == 202, k
+    victim_token = db_token(a, "victim@access.example.com")["token"]
+    assert get("/db/%s/sync" % a, token=admin).status == 200
     revoke(r["token"])
     return {"admin": admin, "a": a, "b": b, "x": x, "y": y, "z": z, "revoked": r["token"], "w": w,
-            "chat": chats[0][0], "item": chats[0][1], "victim_chat": chats[1][0], "victim_item": chats[1][1]}
+            "chat": chats[0][0], "item": chats[0][1], "victim_chat": chats[1][0], "victim_item": chats[1][1],
+            "victim_key": k.body["id"], "victim_token": victim_token}
 
 
 def fill(pattern, world, db=None, method="GET"):
@@ -79,7 +86,10 @@ def fill(pattern, world, db=None, method="GET"):
     victim = method == "DELETE"
     values = {"db": db or world["a"], "cid": world["x"]["id"],
               "item": world["victim_item" if victim else "item"],
-              "id": ("victim" if victim else "team") if group_route else world["victim_chat" if victim else "chat"]}
+              "id": ("victim" if victim else "team") if group_route else world["victim_chat" if victim else "chat"],
+              "token": world["victim_token"] if victim else world["x"]["token"]}
+    if "/keys/" in pattern:
+        values["id"] = world["victim_key"]
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], pattern)
 
 
@@ -92,6 +102,8 @@ def body_for(pattern, world):
         "/db/{db}/groups/{id}/remove": [world["x"]["id"]],
         "/db/{db}/chat/create": {"public": True},
         "/db/{db}/chat/{id}": {"body": "intrusion", "author": world["x"]["id"]},
+        "/db/{db}/keys": {"hash": "SHA-256", "key": "cd" * 16},
+        "/db/{db}/contacts/{cid}": {"firstname": "Xavier"},
     }
     return bodies.get(pattern, {})
 

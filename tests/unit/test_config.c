@@ -20,6 +20,7 @@ static const char *all_vars[] = {
     "RUNORG_SQL_DIR",     "RUNORG_PID_FILE",        "RUNORG_LOG_LEVEL",   "RUNORG_LOG_FILE",
     "RUNORG_CONF",        "RUNORG_BASE_PATH",       "RUNORG_CACHE_KIB",   "RUNORG_CACHE_LAG_US",
     "RUNORG_REVOKE_LAG_MS",
+    "RUNORG_KEY_SECRET",  "RUNORG_KEY_SECRET_FILE",
 };
 
 static char path[64];
@@ -97,6 +98,8 @@ static void assert_defaults(void)
 	assert_string_equal(cf.pid_file, "");
 	assert_string_equal(cf.log_level, "info");
 	assert_string_equal(cf.log_file, "");
+	assert_string_equal(cf.key_secret, "");
+	assert_string_equal(cf.key_secret_file, "var/key-secret");
 	assert_string_equal(cf.base_path, "");
 }
 
