@@ -14,6 +14,7 @@ static const struct applier appliers[] = {
 	{"contacts.import",     contacts_apply_import,    contacts_apply_import_run},
 	{"contacts.test_auth",  contacts_apply_test_auth, NULL},
 	{"groups.create",       groups_apply_create,      NULL},
+	{"groups.update",       groups_apply_update,      NULL},
 	{"groups.add",          groups_apply_add,         NULL},
 	{"groups.remove",       groups_apply_remove,      NULL},
 	{"groups.delete",       groups_apply_delete,      NULL},
