@@ -19,6 +19,7 @@ static const struct applier appliers[] = {
 	{"groups.remove",       groups_apply_remove,      NULL},
 	{"groups.delete",       groups_apply_delete,      NULL},
 	{"chat.create",         chat_apply_create,        NULL},
+	{"chat.update",         chat_apply_update,        NULL},
 	{"chat.post",           chat_apply_post,          NULL},
 	{"chat.delete",         chat_apply_delete,        NULL},
 	{"chat.item_delete",    chat_apply_item_delete,   NULL},
