@@ -79,9 +79,9 @@ int audience_facts(MYSQL *m, const char *db, char kind, const char *rid, const c
 	    m,
 	    "SELECT %s, r.count, EXISTS (SELECT 1 FROM group_members WHERE db = %Q AND grp = '" GROUP_ADMIN
 	    "' AND contact = %Q), "
-	    "(SELECT MAX(a.level) FROM audiences a FORCE INDEX (PRIMARY) LEFT JOIN group_members gm ON "
-	    "a.mkind = 'g' AND gm.db = a.db "
-	    "AND gm.grp = a.mid AND gm.contact = %Q WHERE a.db = %Q AND a.kind = %Q AND a.rid = %Q AND "
+	    "(SELECT MAX(a.level) FROM audiences a FORCE INDEX (PRIMARY) LEFT JOIN group_members gm "
+	    "FORCE INDEX (PRIMARY) ON a.mkind = 'g' AND gm.db = a.db AND gm.grp = a.mid AND gm.contact = %Q "
+	    "WHERE a.db = %Q AND a.kind = %Q AND a.rid = %Q AND "
 	    "(a.mkind = 'a' OR (a.mkind = 'c' AND a.mid = %Q) OR gm.contact IS NOT NULL)) "
 	    "FROM %s r WHERE r.db = %Q AND r.id = %Q",
 	    kind == AUDIENCE_CHAT ? "r.pm IS NOT NULL" : "0", db, contact, contact, db, kind_text(kind), rid,
