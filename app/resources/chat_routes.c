@@ -260,15 +260,18 @@ int chat_items(struct req *rq, struct reply *rp)
 	if ((st = access_require(rq, rp, AUDIENCE_CHAT, id, CHAT_CAN_READ, NULL, &f)))
 		return st;
 	long long count = f.count;
-	MYSQL_RES *res =
-	    db_query(rq->m,
-	             "SELECT id, author, " ISOTIME_SQL_OUT(
-	                 "time") ", body FROM chat_items "
-	                         "WHERE db = %Q AND chat = %Q ORDER BY seq DESC LIMIT %lld OFFSET %lld",
-	             rq->db, id, (long long)limit, (long long)offset);
+	/* The page and its authors' short contacts in one query: newest first
+	 * along the index (db, chat, seq), each author's contact joined by its
+	 * primary key. */
+	MYSQL_RES *res = db_query(rq->m,
+	                          "SELECT i.id, i.author, " ISOTIME_SQL_OUT("i.time") ", i.body, c.name, c.gender, c.pic "
+	                          "FROM chat_items i FORCE INDEX (newest) LEFT JOIN contacts c ON c.db = i.db AND "
+	                          "c.id = i.author WHERE i.db = %Q AND i.chat = %Q ORDER BY i.seq DESC "
+	                          "LIMIT %lld OFFSET %lld",
+	                          rq->db, id, (long long)limit, (long long)offset);
 	if (!res)
 		return reply_internal(rp, "chat items");
-	json_object *items = json_object_new_array(), *authors = json_object_new_array(),
+	json_object *items = json_object_new_array(), *contacts = json_object_new_array(),
 	            *seen = json_object_new_object();
 	MYSQL_ROW row;
 	while ((row = mysql_fetch_row(res))) {
@@ -279,16 +282,15 @@ int chat_items(struct req *rq, struct reply *rp)
 		json_object_object_add(it, "time", json_object_new_string(row[2]));
 		json_object_object_add(it, "body", json_object_new_string_len(row[3], (int)len[3]));
 		json_object_array_add(items, it);
-		id_add(authors, seen, row[1]);
+		/* Each author once, in order of first appearance, when its contact exists. */
+		if (row[4] && !json_object_object_get_ex(seen, row[1], NULL)) {
+			char *author[4] = {row[1], row[4], row[5], row[6]};
+			json_object_object_add(seen, row[1], NULL);
+			json_object_array_add(contacts, contact_short(author));
+		}
 	}
 	mysql_free_result(res);
 	json_object_put(seen);
-	json_object *contacts = contact_shorts(rq->m, rq->db, authors);
-	json_object_put(authors);
-	if (!contacts) {
-		json_object_put(items);
-		return reply_internal(rp, "chat authors");
-	}
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "items", items);
 	json_object_object_add(o, "contacts", contacts);
