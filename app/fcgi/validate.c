@@ -1,4 +1,4 @@
-/* validate.c — the one place request bodies and parameters are checked: fields, labels, ids, booleans, id lists, text. */
+/* validate.c — the one place request bodies and parameters are checked: fields, labels, ids, booleans, id lists, text, audiences. */
 #include "fcgi/validate.h"
 
 #include <stdio.h>
@@ -7,8 +7,10 @@
 
 #include "core/hex.h"
 #include "core/isotime.h"
+#include "core/id.h"
 #include "core/label.h"
 #include "core/xalloc.h"
+#include "resources/audience.h"
 #include "resources/contacts.h"
 
 int validate_fields(json_object *obj, const char *const *fields, const char *at, struct reply *rp)
@@ -192,6 +194,68 @@ int validate_text(json_object *obj, const char *key, const char *at, size_t max,
 		return reply_invalid(rp, at, "surrogates, overlong forms and code points past U+10FFFF are not text",
 		                     "Message is not valid UTF-8");
 	*out = s;
+	return 0;
+}
+
+/* One level's audience into *out: "anyone", or {"groups","contacts"} with both lists. */
+static int audience_of(json_object *who, const char *at, json_object **out, struct reply *rp)
+{
+	static const char *const fields[] = {"groups", "contacts", NULL};
+	*out = NULL;
+	if (who && json_object_is_type(who, json_type_string) &&
+	    !strcmp(json_object_get_string(who), "anyone")) {
+		*out = json_object_new_string("anyone");
+		return 0;
+	}
+	if (who && !json_object_is_type(who, json_type_object)) /* null is nobody, as {} */
+		return reply_invalid(rp, at, "expected \"anyone\" or {\"groups\", \"contacts\"}",
+		                     "Invalid audience");
+	int st = who ? validate_fields(who, fields, at, rp) : 0;
+	char where[128];
+	json_object *groups = NULL, *contacts = NULL;
+	snprintf(where, sizeof where, "%s.groups", at);
+	if (!st)
+		st = validate_id_array(who, "groups", where, id_group_valid, AUDIENCE_IDS_MAX, &groups, rp);
+	snprintf(where, sizeof where, "%s.contacts", at);
+	if (!st)
+		st = validate_id_array(who, "contacts", where, id_valid, AUDIENCE_IDS_MAX, &contacts, rp);
+	if (st) {
+		json_object_put(groups);
+		json_object_put(contacts);
+		return st;
+	}
+	*out = json_object_new_object();
+	json_object_object_add(*out, "groups", groups);
+	json_object_object_add(*out, "contacts", contacts);
+	return 0;
+}
+
+int validate_audience(json_object *obj, const char *key, const char *at, char kind, json_object **out,
+                      struct reply *rp)
+{
+	json_object *v = NULL;
+	*out = NULL;
+	if (!json_object_object_get_ex(obj, key, &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return reply_invalid(rp, at, "expected an object: an audience per access level",
+		                     "Invalid audience");
+	json_object *all = json_object_new_object();
+	json_object_object_foreach(v, name, who)
+	{
+		char where[96];
+		snprintf(where, sizeof where, "%s.%.40s", at, name);
+		json_object *one;
+		int st = audience_rank(kind, name) ? audience_of(who, where, &one, rp)
+		                                   : reply_invalid(rp, where, "unknown access level",
+		                                                   "Unknown access level '%.40s'", name);
+		if (st) {
+			json_object_put(all);
+			return st;
+		}
+		json_object_object_add(all, name, one);
+	}
+	*out = all;
 	return 0;
 }
 

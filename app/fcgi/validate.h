@@ -1,4 +1,4 @@
-/* validate.h — the one place request bodies and parameters are checked: fields, labels, ids, booleans, id lists, text.
+/* validate.h — the one place request bodies and parameters are checked: fields, labels, ids, booleans, id lists, text, audiences.
  *
  * Each function returns 0, or 400 (or the status named) with the reply
  * filled: the message, and "at" naming the faulty part of the input the way
@@ -58,6 +58,16 @@ int validate_time(json_object *obj, const char *key, const char *at, long long *
  * never repeated in the error: it may be a secret. */
 int validate_hex(json_object *obj, const char *key, const char *at, size_t min, size_t max,
                  unsigned char *out, size_t *n, struct reply *rp);
+
+/* Field `key` of obj as an audience per access level of resources of `kind`
+ * (AUDIENCE_GROUP, AUDIENCE_CHAT; SPEC §5): absent or null → *out NULL; else a
+ * new object (the caller owns it) of the levels named, each "anyone" or
+ * {"groups":[gid], "contacts":[cid]} (lists without repeats, at most
+ * AUDIENCE_IDS_MAX each; null or {} is nobody). Errors name the level
+ * ("body.audience.write": an unknown level, a value that is no audience) or
+ * the faulty id ("body.audience.write.groups[2]"). */
+int validate_audience(json_object *obj, const char *key, const char *at, char kind, json_object **out,
+                      struct reply *rp);
 
 /* 0 when every contact of ids (an array of id strings) exists in the
  * request's database; else 404 naming the first missing one (in array order).

@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/xalloc.h"
 #include "resources/apply.h"
+#include "resources/audience.h"
 #include "store/db.h"
 
 int chat_exists(MYSQL *m, const char *db, const char *id)
@@ -58,6 +59,28 @@ static int participants_insert(MYSQL *m, const char *db, const char *chat, const
 	return r < 0 ? APPLY_ERROR : APPLY_OK;
 }
 
+/* The audience a chat's fields give: its contacts and groups write, "anyone"
+ * read when public, its creator admin; a private-message chat gives write to
+ * its two contacts and nothing else. */
+static json_object *derived_audience(json_object *contacts, json_object *groups, bool public, bool pm,
+                                     const char *creator)
+{
+	json_object *a = json_object_new_object(), *write = json_object_new_object();
+	json_object_object_add(write, "contacts", json_object_get(contacts));
+	if (!pm)
+		json_object_object_add(write, "groups", json_object_get(groups));
+	json_object_object_add(a, "write", write);
+	if (public && !pm)
+		json_object_object_add(a, "read", json_object_new_string("anyone"));
+	if (creator && !pm) {
+		json_object *admin = json_object_new_object(), *who = json_object_new_array();
+		json_object_array_add(who, json_object_new_string(creator));
+		json_object_object_add(admin, "contacts", who);
+		json_object_object_add(a, "admin", admin);
+	}
+	return a;
+}
+
 int chat_apply_create(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
 {
 	const char *id = json_get_string(payload, "id"), *subject = json_get_string(payload, "subject"),
@@ -90,7 +113,46 @@ int chat_apply_create(MYSQL *m, const char *db, json_object *payload, char *reas
 		return APPLY_FAILED;
 	}
 	int a = participants_insert(m, db, id, "chat_contacts", "contact", contacts);
-	return a != APPLY_OK ? a : participants_insert(m, db, id, "chat_groups", "grp", groups);
+	if (a == APPLY_OK)
+		a = participants_insert(m, db, id, "chat_groups", "grp", groups);
+	if (a != APPLY_OK)
+		return a;
+	/* What the fields give (SPEC §5), as audience rows of their own. */
+	json_object *derived = derived_audience(contacts, groups, json_object_get_boolean(pub), pm != NULL,
+	                                        json_get_string(payload, "creator"));
+	json_object *given = NULL;
+	json_object_object_get_ex(payload, "audience", &given);
+	a = audience_insert(m, db, AUDIENCE_CHAT, id, derived, AUDIENCE_DERIVED, reason, size);
+	json_object_put(derived);
+	return a != APPLY_OK ? a
+	                     : audience_insert(m, db, AUDIENCE_CHAT, id, given, AUDIENCE_GIVEN, reason, size);
+}
+
+int chat_apply_update(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
+{
+	const char *chat = json_get_string(payload, "chat");
+	json_object *subject = NULL, *audience = NULL;
+	bool has_subject = json_object_object_get_ex(payload, "subject", &subject);
+	bool has_audience = json_object_object_get_ex(payload, "audience", &audience);
+	if (!chat || (subject && !json_object_is_type(subject, json_type_string)))
+		return malformed(reason, size, "chat.update");
+	int found = chat_exists(m, db, chat);
+	if (found < 0)
+		return APPLY_ERROR;
+	if (!found) {
+		snprintf(reason, size, "Chat '%s' does not exist (any more)", chat);
+		return APPLY_FAILED;
+	}
+	if (has_subject && db_exec(m, "UPDATE chats SET subject = %Q WHERE db = %Q AND id = %Q",
+	                           subject ? json_object_get_string(subject) : NULL, db, chat) < 0)
+		return APPLY_ERROR;
+	if (!has_audience)
+		return APPLY_OK;
+	/* The given audience is replaced as a whole; what the fields give stays. */
+	int r = audience_forget(m, db, AUDIENCE_CHAT, chat, AUDIENCE_GIVEN);
+	return r != APPLY_OK
+	           ? r
+	           : audience_insert(m, db, AUDIENCE_CHAT, chat, audience, AUDIENCE_GIVEN, reason, size);
 }
 
 int chat_apply_post(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
@@ -130,17 +192,26 @@ int chat_apply_delete(MYSQL *m, const char *db, json_object *payload, char *reas
 	for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
 		if (db_exec(m, "DELETE FROM %s WHERE db = %Q AND chat = %Q", tables[i], db, chat) < 0)
 			return APPLY_ERROR;
+	if (audience_forget(m, db, AUDIENCE_CHAT, chat, -1) != APPLY_OK)
+		return APPLY_ERROR;
 	return db_exec(m, "DELETE FROM chats WHERE db = %Q AND id = %Q", db, chat) < 0 ? APPLY_ERROR
 	                                                                               : APPLY_OK;
 }
 
 int chat_apply_item_delete(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
 {
-	const char *chat = json_get_string(payload, "chat"), *item = json_get_string(payload, "item");
+	const char *chat = json_get_string(payload, "chat"), *item = json_get_string(payload, "item"),
+	           *author = json_get_string(payload, "author");
 	if (!chat || !item)
 		return malformed(reason, size, "chat.item_delete");
+	/* With "author", only an item of that author goes (its author deleting it
+	 * without the moderate level). */
 	long long r =
-	    db_exec(m, "DELETE FROM chat_items WHERE db = %Q AND id = %Q AND chat = %Q", db, item, chat);
+	    author
+	        ? db_exec(m, "DELETE FROM chat_items WHERE db = %Q AND id = %Q AND chat = %Q AND author = %Q",
+	                  db, item, chat, author)
+	        : db_exec(m, "DELETE FROM chat_items WHERE db = %Q AND id = %Q AND chat = %Q", db, item,
+	                  chat);
 	if (r < 0)
 		return APPLY_ERROR;
 	if (r == 0)

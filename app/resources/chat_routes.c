@@ -1,5 +1,9 @@
-/* chat_routes.c — the routes of conversations: create, post, read, list, delete.
+/* chat_routes.c — the routes of conversations: create, update, post, read, list, delete.
  *
+ * - Who may do what (SPEC §5) follows each chat's audiences (fcgi/access.c):
+ *   view its info, read its items, write (post), moderate (delete anyone's
+ *   item), admin (delete it, PUT); the author of an item may always delete it.
+ *   A chat the caller may not view is answered as a missing one (404).
  * - A private-message room is unique per pair: chat_pm maps the pair to the room
  *   in the very transaction that queues the room's creation (and forgets it in the
  *   one that queues its deletion), so two concurrent creates for one pair answer
@@ -13,8 +17,10 @@
 #include "core/id.h"
 #include "core/isotime.h"
 #include "core/xalloc.h"
+#include "fcgi/access.h"
 #include "fcgi/auth.h"
 #include "fcgi/validate.h"
+#include "resources/audience.h"
 #include "resources/chat.h"
 #include "resources/contacts.h"
 #include "resources/groups.h"
@@ -22,6 +28,7 @@
 #include "store/db.h"
 #include "store/queue.h"
 
+/* The columns of a <chatinfo>; every query adds the caller's level after them. */
 #define CHAT_COLUMNS "c.id, c.subject, c.public, c.count, " ISOTIME_SQL_OUT("c.last")
 
 /* ---- Reading chats: <chatinfo>, short contacts, group infos ---- */
@@ -36,6 +43,7 @@ static json_object *info_new(MYSQL_ROW row)
 	json_object_object_add(o, "count", json_object_new_int64(atoll(row[3])));
 	json_object_object_add(o, "last", json_str(row[4]));
 	json_object_object_add(o, "public", json_object_new_boolean(row[2][0] == '1'));
+	json_object_object_add(o, "access", audience_access_json(AUDIENCE_CHAT, atoi(row[5])));
 	return o;
 }
 
@@ -60,14 +68,17 @@ static int participants_load(MYSQL *m, const char *db, const char *column, const
 	return 0;
 }
 
-/* <chatinfo> of each row (CHAT_COLUMNS) of res, in order, with its participants.
- * NULL when the database fails. */
-static json_object *infos_load(MYSQL *m, const char *db, MYSQL_RES *res)
+/* <chatinfo> of each row (CHAT_COLUMNS, the level, and when count is not NULL
+ * the number of rows without the limit) of res, in order, with its
+ * participants. NULL when the database fails. */
+static json_object *infos_load(MYSQL *m, const char *db, MYSQL_RES *res, long long *count)
 {
 	json_object *list = json_object_new_array(), *by_id = json_object_new_object();
 	MYSQL_ROW row;
 	while ((row = mysql_fetch_row(res))) {
 		json_object *info = info_new(row);
+		if (count)
+			*count = atoll(row[6]);
 		json_object_array_add(list, info);
 		json_object_object_add(by_id, row[0], json_object_get(info));
 	}
@@ -146,26 +157,24 @@ static json_object *participants_of(MYSQL *m, const char *db, json_object *infos
 	return o;
 }
 
-static int chat_missing(struct reply *rp, const char *id)
-{
-	return reply_error(rp, 404, "Chat '%.64s' does not exist", id ? id : "");
-}
-
 int chat_get(struct req *rq, struct reply *rp)
 {
 	const char *id = req_param(rq, "id");
-	if (!id_valid(id))
-		return chat_missing(rp, id);
+	int level;
+	int st = access_require(rq, rp, AUDIENCE_CHAT, id, CHAT_CAN_VIEW, &level, NULL);
+	if (st)
+		return st;
 	MYSQL_RES *res =
-	    db_query(rq->m, "SELECT " CHAT_COLUMNS " FROM chats c WHERE c.db = %Q AND c.id = %Q", rq->db, id);
-	json_object *infos = res ? infos_load(rq->m, rq->db, res) : NULL;
+	    db_query(rq->m, "SELECT " CHAT_COLUMNS ", %d FROM chats c WHERE c.db = %Q AND c.id = %Q", level,
+	             rq->db, id);
+	json_object *infos = res ? infos_load(rq->m, rq->db, res, NULL) : NULL;
 	if (res)
 		mysql_free_result(res);
 	if (!infos)
 		return reply_internal(rp, "chat get");
 	if (json_object_array_length(infos) == 0) {
 		json_object_put(infos);
-		return chat_missing(rp, id);
+		return access_missing(rp, AUDIENCE_CHAT, id);
 	}
 	json_object *o = participants_of(rq->m, rq->db, infos);
 	if (!o) {
@@ -186,16 +195,19 @@ int chat_as(struct req *rq, struct reply *rp)
 		return st;
 	if (!id_valid(cid))
 		return reply_error(rp, 404, "Contact '%.64s' does not exist", cid);
-	MYSQL_RES *res = db_query(
-	    rq->m,
-	    "SELECT " CHAT_COLUMNS " FROM chats c WHERE c.db = %Q AND (c.public = 1 "
-	    "OR EXISTS (SELECT 1 FROM chat_contacts x WHERE x.db = c.db AND x.chat = c.id AND x.contact = "
-	    "%Q) "
-	    "OR EXISTS (SELECT 1 FROM chat_groups g JOIN group_members gm ON gm.db = g.db AND gm.grp = g.grp "
-	    "WHERE g.db = c.db AND g.chat = c.id AND gm.contact = %Q)) "
-	    "ORDER BY c.id LIMIT %lld OFFSET %lld",
-	    rq->db, cid, cid, (long long)limit, (long long)offset);
-	json_object *infos = res ? infos_load(rq->m, rq->db, res) : NULL;
+	/* The chats of the contact (public ones, those whose audiences name it or
+	 * one of its groups: participants, creator, given audiences), of those the
+	 * ones the caller may view, with the caller's level. */
+	char *of = audience_visible_sql(rq->m, rq->db, AUDIENCE_CHAT, cid, false);
+	char *mine = access_visible_sql(rq, AUDIENCE_CHAT);
+	MYSQL_RES *res = db_query(rq->m,
+	                          "SELECT STRAIGHT_JOIN " CHAT_COLUMNS
+	                          ", v.level FROM %s o JOIN %s v ON v.rid = o.rid JOIN chats c "
+	                          "ON c.db = %Q AND c.id = o.rid ORDER BY c.id LIMIT %lld OFFSET %lld",
+	                          of, mine, rq->db, (long long)limit, (long long)offset);
+	free(of);
+	free(mine);
+	json_object *infos = res ? infos_load(rq->m, rq->db, res, NULL) : NULL;
 	if (res)
 		mysql_free_result(res);
 	json_object *o = infos ? participants_of(rq->m, rq->db, infos) : NULL;
@@ -207,6 +219,36 @@ int chat_as(struct req *rq, struct reply *rp)
 	return reply_json(rp, 200, o);
 }
 
+int chat_list(struct req *rq, struct reply *rp)
+{
+	long limit, offset;
+	int st = req_page(rq, 100, 1000, &limit, &offset, rp);
+	if (st)
+		return st;
+	/* One query: the chats the caller may view, a page of them in creation
+	 * order, and their number on every row. */
+	char *visible = access_visible_sql(rq, AUDIENCE_CHAT);
+	long long count = -1;
+	MYSQL_RES *res = db_query(rq->m,
+	                          "SELECT STRAIGHT_JOIN " CHAT_COLUMNS
+	                          ", v.level, COUNT(*) OVER () FROM %s v JOIN chats c "
+	                          "ON c.db = %Q AND c.id = v.rid ORDER BY c.id LIMIT %lld OFFSET %lld",
+	                          visible, rq->db, (long long)limit, (long long)offset);
+	json_object *infos = res ? infos_load(rq->m, rq->db, res, &count) : NULL;
+	if (res)
+		mysql_free_result(res);
+	if (infos && count < 0) /* an empty page (limit=0, or past the end) has no row to carry the count */
+		count =
+		    db_value(rq->m, "SELECT COUNT(*) FROM %s v JOIN chats c ON c.db = %Q AND c.id = v.rid",
+		             visible, rq->db);
+	free(visible);
+	if (!infos || count < 0) {
+		json_object_put(infos);
+		return reply_internal(rp, "chat list");
+	}
+	return reply_list(rp, "list", infos, count);
+}
+
 int chat_items(struct req *rq, struct reply *rp)
 {
 	const char *id = req_param(rq, "id");
@@ -214,22 +256,22 @@ int chat_items(struct req *rq, struct reply *rp)
 	int st = req_page(rq, 1000, 1000, &limit, &offset, rp);
 	if (st)
 		return st;
-	long long count =
-	    id_valid(id) ? db_value(rq->m, "SELECT count FROM chats WHERE db = %Q AND id = %Q", rq->db, id)
-	                 : -2;
-	if (count == -1)
-		return reply_internal(rp, "chat count");
-	if (count < 0)
-		return chat_missing(rp, id);
-	MYSQL_RES *res =
-	    db_query(rq->m,
-	             "SELECT id, author, " ISOTIME_SQL_OUT(
-	                 "time") ", body FROM chat_items "
-	                         "WHERE db = %Q AND chat = %Q ORDER BY seq DESC LIMIT %lld OFFSET %lld",
-	             rq->db, id, (long long)limit, (long long)offset);
+	struct audience_facts f; /* the access check reads the chat's count too */
+	if ((st = access_require(rq, rp, AUDIENCE_CHAT, id, CHAT_CAN_READ, NULL, &f)))
+		return st;
+	long long count = f.count;
+	/* The page and its authors' short contacts in one query: newest first
+	 * along the index (db, chat, seq), each author's contact joined by its
+	 * primary key. */
+	MYSQL_RES *res = db_query(rq->m,
+	                          "SELECT i.id, i.author, " ISOTIME_SQL_OUT("i.time") ", i.body, c.name, c.gender, c.pic "
+	                          "FROM chat_items i FORCE INDEX (newest) LEFT JOIN contacts c ON c.db = i.db AND "
+	                          "c.id = i.author WHERE i.db = %Q AND i.chat = %Q ORDER BY i.seq DESC "
+	                          "LIMIT %lld OFFSET %lld",
+	                          rq->db, id, (long long)limit, (long long)offset);
 	if (!res)
 		return reply_internal(rp, "chat items");
-	json_object *items = json_object_new_array(), *authors = json_object_new_array(),
+	json_object *items = json_object_new_array(), *contacts = json_object_new_array(),
 	            *seen = json_object_new_object();
 	MYSQL_ROW row;
 	while ((row = mysql_fetch_row(res))) {
@@ -240,16 +282,15 @@ int chat_items(struct req *rq, struct reply *rp)
 		json_object_object_add(it, "time", json_object_new_string(row[2]));
 		json_object_object_add(it, "body", json_object_new_string_len(row[3], (int)len[3]));
 		json_object_array_add(items, it);
-		id_add(authors, seen, row[1]);
+		/* Each author once, in order of first appearance, when its contact exists. */
+		if (row[4] && !json_object_object_get_ex(seen, row[1], NULL)) {
+			char *author[4] = {row[1], row[4], row[5], row[6]};
+			json_object_object_add(seen, row[1], NULL);
+			json_object_array_add(contacts, contact_short(author));
+		}
 	}
 	mysql_free_result(res);
 	json_object_put(seen);
-	json_object *contacts = contact_shorts(rq->m, rq->db, authors);
-	json_object_put(authors);
-	if (!contacts) {
-		json_object_put(items);
-		return reply_internal(rp, "chat authors");
-	}
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "items", items);
 	json_object_object_add(o, "contacts", contacts);
@@ -261,7 +302,7 @@ int chat_items(struct req *rq, struct reply *rp)
 
 struct create {
 	char *subject;
-	json_object *contacts, *groups;
+	json_object *contacts, *groups, *audience;
 	bool public, pm;
 };
 
@@ -283,13 +324,17 @@ static int create_rules(const struct create *c, struct reply *rp)
 		if (c->public)
 			return reply_invalid(rp, "body.public", NULL,
 			                     "A private-message chat cannot be public");
+		if (c->audience)
+			return reply_invalid(rp, "body.audience", "only its two contacts may see it",
+			                     "A private-message chat has no audience");
 	}
 	if (c->public && (nc || ng))
 		return reply_invalid(rp, nc ? "body.contacts" : "body.groups",
 		                     "everyone may read a public chat",
 		                     "A public chat names no participants");
-	if (!c->public && !nc && !ng)
-		return reply_invalid(rp, "body", "name contacts or groups, or make the chat public",
+	if (!c->public && !nc && !ng && !c->audience)
+		return reply_invalid(rp, "body",
+		                     "name contacts or groups, give an audience, or make the chat public",
 		                     "A chat needs participants unless it is public");
 	return 0;
 }
@@ -358,7 +403,7 @@ static int pm_create(struct req *rq, const char *key, json_object *cmd, char id[
 
 int chat_create(struct req *rq, struct reply *rp)
 {
-	static const char *const fields[] = {"subject", "contacts", "groups", "public", "pm", NULL};
+	static const char *const fields[] = {"subject", "contacts", "groups", "public", "pm", "audience", NULL};
 	struct create c = {0};
 	int st = validate_body_object(rq, rp, fields);
 	if (!st)
@@ -374,6 +419,8 @@ int chat_create(struct req *rq, struct reply *rp)
 	if (!st)
 		st = validate_bool(rq->json, "pm", &c.pm, rp);
 	if (!st)
+		st = validate_audience(rq->json, "audience", "body.audience", AUDIENCE_CHAT, &c.audience, rp);
+	if (!st)
 		st = create_rules(&c, rp);
 	if (!st)
 		st = validate_contacts_exist(rq, rp, c.contacts);
@@ -381,6 +428,7 @@ int chat_create(struct req *rq, struct reply *rp)
 		free(c.subject);
 		json_object_put(c.contacts);
 		json_object_put(c.groups);
+		json_object_put(c.audience);
 		return st;
 	}
 	char id[ID_LEN + 1], key[2 * ID_LEN + 2];
@@ -395,6 +443,10 @@ int chat_create(struct req *rq, struct reply *rp)
 	json_object_object_add(cmd, "public", json_object_new_boolean(c.public));
 	json_object_object_add(cmd, "pm", c.pm ? json_object_new_string(key) : NULL);
 	json_object_object_add(cmd, "created", json_object_new_string(isotime_text(rq->received_us / 1000000)));
+	if (rq->as[0]) /* the creator gets admin on it (a server administrator acting as nobody needs none) */
+		json_object_object_add(cmd, "creator", json_object_new_string(rq->as));
+	if (c.audience)
+		json_object_object_add(cmd, "audience", c.audience);
 	free(c.subject);
 	uint64_t pos = 0;
 	if (c.pm) {
@@ -418,11 +470,7 @@ int chat_post(struct req *rq, struct reply *rp)
 {
 	static const char *const fields[] = {"author", "body", NULL};
 	const char *chat = req_param(rq, "id");
-	int found = chat_exists(rq->m, rq->db, chat);
-	if (found < 0)
-		return reply_internal(rp, "chat lookup");
-	if (!found)
-		return chat_missing(rp, chat);
+	/* The body first (it says nothing about the chat), then who asks. */
 	int st = validate_body_object(rq, rp, fields);
 	if (st)
 		return st;
@@ -432,15 +480,16 @@ int chat_post(struct req *rq, struct reply *rp)
 		author = json_object_is_type(a, json_type_string) ? json_object_get_string(a) : NULL;
 		if (!author || !id_valid(author))
 			return reply_invalid(rp, "body.author", "expected a contact id", "Invalid author");
-		if (strcmp(author, rq->as) && !auth_is_admin(rq))
-			return reply_error(rp, 403, "Only administrators may post as another contact");
 	} else if (!author[0]) {
 		return reply_invalid(rp, "body.author",
 		                     "this token acts as no contact: name the author, or use as=",
 		                     "Field 'author' is required");
 	}
-	if ((st = validate_text(rq->json, "body", "body.body", CHAT_BODY_MAX, &text, rp)))
+	if ((st = validate_text(rq->json, "body", "body.body", CHAT_BODY_MAX, &text, rp)) ||
+	    (st = access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_WRITE, NULL, NULL)))
 		return st;
+	if (strcmp(author, rq->as) && !auth_is_admin(rq))
+		return reply_error(rp, 403, "Only administrators may post as another contact");
 	char id[ID_LEN + 1];
 	id_next(id);
 	json_object *cmd = json_object_new_object();
@@ -459,23 +508,31 @@ int chat_post(struct req *rq, struct reply *rp)
 	return reply_json(rp, 202, o);
 }
 
-/* ---- Deletes: idempotent, queued even when the target is not (yet) visible ---- */
+/* ---- Deletes: idempotent ---- */
 
-/* A delete is queued whatever the projection shows now: the target may be a chat or a
- * message whose creation is still queued, and the delete, queued after it on the same
- * stream, is applied after it. Ids that can never exist (malformed) are a 404. */
-static int delete_reply(struct reply *rp, uint32_t stream, uint64_t pos)
+/* 202 {"at"}: the position of the command, or [] when nothing was queued. */
+static int at_reply(struct reply *rp, uint32_t stream, uint64_t pos)
 {
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "at", pos ? json_at(stream, pos) : json_object_new_array());
 	return reply_json(rp, 202, o);
 }
 
+/* A server administrator's delete is queued whatever the projection shows now:
+ * the target may be a chat or a message whose creation is still queued, and the
+ * delete, queued after it on the same stream, is applied after it; an id that
+ * can never exist (malformed) is a 404. Anyone else needs the chat to be there
+ * (after the wait, so an at= finds one still queued) and the level to delete it;
+ * the author of a message may delete it even when it is still queued. */
 int chat_delete(struct req *rq, struct reply *rp)
 {
 	const char *chat = req_param(rq, "id");
+	int st =
+	    rq->server_admin ? 0 : access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_ADMIN, NULL, NULL);
+	if (st)
+		return st;
 	if (!id_valid(chat))
-		return chat_missing(rp, chat); /* can never exist: a clear 404 */
+		return access_missing(rp, AUDIENCE_CHAT, chat); /* can never exist: a clear 404 */
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "chat", json_object_new_string(chat));
 	uint64_t pos = 0;
@@ -491,23 +548,94 @@ int chat_delete(struct req *rq, struct reply *rp)
 	json_object_put(cmd);
 	if (!pos)
 		return reply_internal(rp, "enqueue chat.delete");
-	return delete_reply(rp, rq->stream, pos);
+	return at_reply(rp, rq->stream, pos);
+}
+
+/* Who wrote item of chat: 1 the caller, 2 someone else, 0 no such item (yet), -1 the database failed. */
+static int item_author(struct req *rq, const char *chat, const char *item)
+{
+	MYSQL_RES *res =
+	    db_query(rq->m, "SELECT author FROM chat_items WHERE db = %Q AND id = %Q AND chat = %Q", rq->db,
+	             item, chat);
+	if (!res)
+		return -1;
+	MYSQL_ROW row = mysql_fetch_row(res);
+	int r = !row ? 0 : strcmp(row[0], rq->as) ? 2 : 1;
+	mysql_free_result(res);
+	return r;
 }
 
 int chat_item_delete(struct req *rq, struct reply *rp)
 {
 	const char *chat = req_param(rq, "id"), *item = req_param(rq, "item");
 	if (!id_valid(chat))
-		return chat_missing(rp, chat); /* can never exist: a clear 404 */
+		return access_missing(rp, AUDIENCE_CHAT, chat); /* can never exist: a clear 404 */
 	if (!id_valid(item))
 		return reply_error(rp, 404, "Item '%.64s' does not exist", item);
+	const char *only_by = NULL; /* the author the delete is restricted to */
+	if (!rq->server_admin) {
+		int level;
+		int st = access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_MODERATE, &level, NULL);
+		if (st == 500)
+			return st;
+		if (st) {
+			/* Not a moderator: its own item it may still delete, also one still
+			 * queued (the command then deletes the item only if it is its own). */
+			int own = id_valid(item) ? item_author(rq, chat, item) : 0;
+			if (own < 0)
+				return reply_internal(rp, "item lookup");
+			if (own != 1 && !(own == 0 && level >= CHAT_CAN_VIEW))
+				return st;
+			*rp = (struct reply){.head = rp->head};
+			only_by = rq->as;
+		}
+	}
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "chat", json_object_new_string(chat));
 	json_object_object_add(cmd, "item", json_object_new_string(item));
+	if (only_by)
+		json_object_object_add(cmd, "author", json_object_new_string(only_by));
 	uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "chat.item_delete", json_text(cmd));
 	json_object_put(cmd);
 	if (!pos)
 		return reply_internal(rp, "enqueue chat.item_delete");
-	return delete_reply(rp, rq->stream, pos);
+	return at_reply(rp, rq->stream, pos);
 }
 
+/* ---- Update: subject and audience ---- */
+
+int chat_update(struct req *rq, struct reply *rp)
+{
+	static const char *const fields[] = {"subject", "audience", NULL};
+	const char *chat = req_param(rq, "id");
+	struct audience_facts f;
+	int st = validate_body_object(rq, rp, fields);
+	if (st)
+		return st;
+	char *subject = NULL;
+	json_object *audience = NULL;
+	bool has_subject = json_object_object_get_ex(rq->json, "subject", NULL);
+	if ((st = validate_label(rq->json, "subject", "body.subject", false, &subject, rp)) ||
+	    (st = validate_audience(rq->json, "audience", "body.audience", AUDIENCE_CHAT, &audience, rp)) ||
+	    (st = access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_ADMIN, NULL, &f)) ||
+	    (f.pm && (st = reply_invalid(rp, "body", "only its two contacts may see it, and it has no subject",
+	                                 "A private-message chat cannot be changed")))) {
+		free(subject);
+		json_object_put(audience);
+		return st;
+	}
+	if (!has_subject && !audience) /* nothing to change: nothing to wait for */
+		return at_reply(rp, rq->stream, 0);
+	json_object *cmd = json_object_new_object();
+	json_object_object_add(cmd, "chat", json_object_new_string(chat));
+	if (has_subject)
+		json_object_object_add(cmd, "subject", json_str(subject));
+	if (audience)
+		json_object_object_add(cmd, "audience", audience);
+	free(subject);
+	uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "chat.update", json_text(cmd));
+	json_object_put(cmd);
+	if (!pos)
+		return reply_internal(rp, "enqueue chat.update");
+	return at_reply(rp, rq->stream, pos);
+}

@@ -1,4 +1,4 @@
-/* chat_routes.h — the routes of conversations: create, post, read, list, delete. */
+/* chat_routes.h — the routes of conversations: create, update, post, read, list, delete. */
 #ifndef RUNORG_CHAT_ROUTES_H
 #define RUNORG_CHAT_ROUTES_H
 
@@ -17,6 +17,8 @@ int chat_get(struct req *rq, struct reply *rp);
 int chat_post(struct req *rq, struct reply *rp);
 int chat_items(struct req *rq, struct reply *rp);
 int chat_as(struct req *rq, struct reply *rp);
+int chat_list(struct req *rq, struct reply *rp);
+int chat_update(struct req *rq, struct reply *rp);
 int chat_delete(struct req *rq, struct reply *rp);
 int chat_item_delete(struct req *rq, struct reply *rp);
 

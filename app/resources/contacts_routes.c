@@ -264,9 +264,12 @@ static int import_prepare(MYSQL *m, void **jobv, char **made, int *after, int n)
 	return 0;
 }
 
-
+/* Importing is running the database (SPEC §5): members of group admin and
+ * server administrators only. Any contact of the database may read contacts. */
 int contacts_import(struct req *rq, struct reply *rp)
 {
+	if (!auth_is_admin(rq))
+		return reply_error(rp, 403, "Only members of group admin may import contacts");
 	if (!rq->json || !json_object_is_type(rq->json, json_type_array))
 		return reply_invalid(rp, "body", "expected an array of contacts", "Invalid body");
 	size_t n = json_object_array_length(rq->json);

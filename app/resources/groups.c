@@ -13,6 +13,7 @@
 #include "core/json.h"
 #include "core/xalloc.h"
 #include "resources/apply.h"
+#include "resources/audience.h"
 #include "resources/rows.h"
 #include "store/db.h"
 
@@ -99,10 +100,42 @@ int groups_apply_create(MYSQL *m, const char *db, json_object *payload, char *re
 		snprintf(reason, size, "Group '%s' already exists", id);
 		return APPLY_FAILED;
 	}
-	/* A deleted group left no memberships, but be sure a re-created one starts empty. */
-	if (db_exec(m, "DELETE FROM group_members WHERE db = %Q AND grp = %Q", db, id) < 0)
+	/* A deleted group left no memberships nor audience, but be sure a re-created one starts empty. */
+	if (db_exec(m, "DELETE FROM group_members WHERE db = %Q AND grp = %Q", db, id) < 0 ||
+	    audience_forget(m, db, AUDIENCE_GROUP, id, -1) != APPLY_OK)
 		return APPLY_ERROR;
-	return APPLY_OK;
+	json_object *audience = NULL;
+	json_object_object_get_ex(payload, "audience", &audience);
+	return audience_insert(m, db, AUDIENCE_GROUP, id, audience, AUDIENCE_GIVEN, reason, size);
+}
+
+int groups_apply_update(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size)
+{
+	const char *id = json_get_string(payload, "id");
+	json_object *label = NULL, *audience = NULL;
+	bool has_label = json_object_object_get_ex(payload, "label", &label);
+	bool has_audience = json_object_object_get_ex(payload, "audience", &audience);
+	if (!id || (label && !json_object_is_type(label, json_type_string))) {
+		snprintf(reason, size, "malformed groups.update command");
+		return APPLY_FAILED;
+	}
+	int e = group_exists(m, db, id);
+	if (e < 0)
+		return APPLY_ERROR;
+	if (!e) {
+		snprintf(reason, size, "Group '%s' does not exist", id);
+		return APPLY_FAILED;
+	}
+	if (has_label && db_exec(m, "UPDATE `groups` SET label = %Q WHERE db = %Q AND id = %Q",
+	                         label ? json_object_get_string(label) : NULL, db, id) < 0)
+		return APPLY_ERROR;
+	if (!has_audience)
+		return APPLY_OK;
+	/* The audience is replaced as a whole: levels not named are nobody. */
+	int r = audience_forget(m, db, AUDIENCE_GROUP, id, AUDIENCE_GIVEN);
+	return r != APPLY_OK
+	           ? r
+	           : audience_insert(m, db, AUDIENCE_GROUP, id, audience, AUDIENCE_GIVEN, reason, size);
 }
 
 /* The group id and contact list of an add/remove; FAILED when malformed or the group is gone. */
@@ -177,6 +210,9 @@ int groups_apply_delete(MYSQL *m, const char *db, json_object *payload, char *re
 		snprintf(reason, size, "Group '%s' does not exist", id);
 		return APPLY_FAILED;
 	}
-	return db_exec(m, "DELETE FROM group_members WHERE db = %Q AND grp = %Q", db, id) < 0 ? APPLY_ERROR
-	                                                                                      : APPLY_OK;
+	if (db_exec(m, "DELETE FROM group_members WHERE db = %Q AND grp = %Q", db, id) < 0)
+		return APPLY_ERROR;
+	/* Its own audience goes; audiences of other resources that name it keep
+	 * the id, which matches nobody while no group has it. */
+	return audience_forget(m, db, AUDIENCE_GROUP, id, -1);
 }

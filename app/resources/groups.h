@@ -26,8 +26,11 @@ char *group_quote_ids(MYSQL *m, json_object *ids);
 /* 1 when contact is a member of group grp of db, 0 when not, -1 when the database fails. */
 int group_has_member(MYSQL *m, const char *db, const char *grp, const char *contact);
 
-/* Command "groups.create" {"id","label"}: fails when the id is taken (or is admin). */
+/* Command "groups.create" {"id","label","audience"?}: fails when the id is taken (or is admin). */
 int groups_apply_create(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
+/* Command "groups.update" {"id","label"?,"audience"?}: a key present is set (label null clears it;
+ * the audience is replaced as a whole); fails when the group is gone. */
+int groups_apply_update(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
 /* Command "groups.add" {"id","contacts":[cid]}: existing contacts become members. */
 int groups_apply_add(MYSQL *m, const char *db, json_object *payload, char *reason, size_t size);
 /* Command "groups.remove" {"id","contacts":[cid]}. */

@@ -1,4 +1,4 @@
-/* groups_routes.h — the routes of groups: create, add, remove, read, delete. */
+/* groups_routes.h — the routes of groups: create, update, add, remove, read, list, delete. */
 #ifndef RUNORG_GROUPS_ROUTES_H
 #define RUNORG_GROUPS_ROUTES_H
 
@@ -15,5 +15,7 @@ int group_remove(struct req *rq, struct reply *rp);
 int group_members(struct req *rq, struct reply *rp);
 int group_info(struct req *rq, struct reply *rp);
 int group_delete(struct req *rq, struct reply *rp);
+int group_update(struct req *rq, struct reply *rp);
+int groups_list(struct req *rq, struct reply *rp);
 
 #endif

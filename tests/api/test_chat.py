@@ -20,6 +20,9 @@ from conftest import (
     in_flight, is_clock, merge, post, processor_paused,
 )
 
+# A server administrator's levels on every chat, in the "access" of <chatinfo> (SPEC §5).
+EVERY = ["admin", "moderate", "write", "read", "view"]
+
 PEOPLE = [
     {"email": "alice@example.com", "fullname": "Alice Liddell", "gender": "F"},
     {"email": "bob@example.com", "firstname": "Bob", "lastname": "Morane", "gender": "M"},
@@ -259,8 +262,9 @@ def test_create_and_get_chat(world):
     g = chat_info(db, admin, cid)
     assert list(g.body.keys()) == ["contacts", "groups", "info"]
     assert g.body["info"] == {"id": cid, "subject": "Project kick-off", "contacts": [bob, alice],
-                              "groups": ["admin"], "count": 0, "last": None, "public": False}
-    assert list(g.body["info"].keys()) == ["id", "subject", "contacts", "groups", "count", "last", "public"]
+                              "groups": ["admin"], "count": 0, "last": None, "public": False, "access": EVERY}
+    assert list(g.body["info"].keys()) == ["id", "subject", "contacts", "groups", "count", "last", "public",
+                                           "access"]
     assert [c["id"] for c in g.body["contacts"]] == [bob, alice]
     assert g.body["contacts"][0] == {"id": bob, "name": "Bob Morane", "gender": "M", "pic": gravatar("bob@example.com")}
     assert [gr["id"] for gr in g.body["groups"]] == ["admin"]
@@ -550,9 +554,11 @@ def test_bad_post_is_400(world, room, body, at):
 # ---------------------------------------------------------------- authors
 
 
-def test_author_defaults_to_the_acting_contact(world, room):
+def test_author_defaults_to_the_acting_contact(world):
     db, admin = world["db"], world["admin"]
     alice, bob, carol = world["ids"]
+    # Carol posts with her own token: she needs write on the chat, as a participant (SPEC §5).
+    room = create(db, admin, {"subject": "Lunch", "contacts": [alice, bob, carol]}).body["id"]
     r1 = say(db, world["tokens"][2], room, "from carol's own token")
     r2 = say(db, admin, room, "admin as bob", as_=bob)
     r3 = say(db, admin, room, "admin naming alice", author=alice)
@@ -665,7 +671,7 @@ def test_chats_of_a_contact(admin):
     assert [c["id"] for c in body["contacts"]] == [carol, bob]
     assert body["groups"] == [{"id": "admin", "label": None, "count": 1}]
     assert body["list"][1] == {"id": grp, "subject": "Admins", "contacts": [], "groups": ["admin"],
-                               "count": 0, "last": None, "public": False}
+                               "count": 0, "last": None, "public": False, "access": EVERY}
     # Someone named nowhere still sees the public chat.
     assert [c["id"] for c in listed("0000000000Z")["list"]] == [pub]
     assert [c["id"] for c in listed(bob, limit=1, offset=1)["list"]] == [ab]

@@ -11,6 +11,10 @@ from conftest import (
 )
 
 
+# A server administrator's levels on every group, in the "access" of <groupinfo> (SPEC §5).
+EVERY = ["admin", "moderate", "list", "view"]
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -104,8 +108,8 @@ def test_lifecycle_with_at_between_steps(db, admin, people):
     at = r.body["at"]
     i = info(db, admin, "team", at)
     assert i.status == 200, i
-    assert list(i.body.keys()) == ["id", "label", "count"]
-    assert i.body == {"id": "team", "label": "The team", "count": 0}
+    assert list(i.body.keys()) == ["id", "label", "count", "access"]
+    assert i.body == {"id": "team", "label": "The team", "count": 0, "access": EVERY}
     assert member_ids(db, admin, "team", at) == ([], 0)
 
     # Duplicates in the list are fine; members come back as short contacts.
@@ -153,7 +157,7 @@ def test_lifecycle_without_at_reads_may_lag_with_at_they_do_not(db, admin, peopl
         assert t.body["error"] == NOT_YET
         assert t.headers["Retry-After"] == "1"
     # Once applied, at= answers at once.
-    assert info(db, admin, gid, at).body == {"id": gid, "label": "Lagging", "count": 0}
+    assert info(db, admin, gid, at).body == {"id": gid, "label": "Lagging", "count": 0, "access": EVERY}
 
     with processor_paused():
         at2 = change(db, admin, gid, "add", [a]).body["at"]
@@ -193,7 +197,7 @@ def test_recreate_after_delete_starts_empty_with_the_new_label(db, admin, people
     # The id is free again.
     r = create(db, admin, {"id": "again", "label": "Second"})
     at = r.body["at"]
-    assert info(db, admin, "again", at).body == {"id": "again", "label": "Second", "count": 0}
+    assert info(db, admin, "again", at).body == {"id": "again", "label": "Second", "count": 0, "access": EVERY}
     assert member_ids(db, admin, "again", at) == ([], 0)
     at = change(db, admin, "again", "add", [people[4]]).body["at"]
     assert member_ids(db, admin, "again", at) == ([people[4]], 1)
@@ -204,7 +208,7 @@ def test_recreate_without_label_has_null_label(db, admin):
     sync(db, admin, at)
     sync(db, admin, delete(db, admin, "lbl").body["at"])
     at = create(db, admin, {"id": "lbl"}).body["at"]
-    assert info(db, admin, "lbl", at).body == {"id": "lbl", "label": None, "count": 0}
+    assert info(db, admin, "lbl", at).body == {"id": "lbl", "label": None, "count": 0, "access": EVERY}
 
 
 def test_two_creations_without_id_make_two_groups(db, admin):
@@ -215,8 +219,8 @@ def test_two_creations_without_id_make_two_groups(db, admin):
     assert g1 != g2
     assert g1 < g2, "generated ids sort by creation"
     at = merge(r1.body["at"], r2.body["at"])
-    assert info(db, admin, g1, at).body == {"id": g1, "label": None, "count": 0}
-    assert info(db, admin, g2, at).body == {"id": g2, "label": "Two", "count": 0}
+    assert info(db, admin, g1, at).body == {"id": g1, "label": None, "count": 0, "access": EVERY}
+    assert info(db, admin, g2, at).body == {"id": g2, "label": "Two", "count": 0, "access": EVERY}
 
 
 def test_create_without_body_makes_a_group(db, admin):
@@ -258,7 +262,7 @@ def test_every_database_has_the_admin_group_with_its_true_count(admin):
     db = create_db(admin)[0]
     r = info(db, admin, "admin")
     assert r.status == 200, r
-    assert r.body == {"id": "admin", "label": None, "count": 0}
+    assert r.body == {"id": "admin", "label": None, "count": 0, "access": EVERY}
     _, boss = contact_token(db, "boss@example.com", True)
     _, plain = contact_token(db, "plain@example.com", False)
     assert info(db, admin, "admin").body["count"] == 1
@@ -294,7 +298,7 @@ def test_create_admin_is_409(db, admin):
     assert r.body["path"] == "/db/{db}/groups"
     assert "admin" in r.body["error"]
     # Nothing changed.
-    assert info(db, admin, "admin").body == {"id": "admin", "label": None, "count": 0}
+    assert info(db, admin, "admin").body == {"id": "admin", "label": None, "count": 0, "access": EVERY}
 
 
 def test_create_taken_id_is_409(db, admin):
@@ -320,7 +324,7 @@ def test_id_taken_between_request_and_apply_keeps_the_first(db, admin, people):
         r2 = create(db, admin, {"id": "race", "label": "Second"})
     at = merge(r1.body["at"], r2.body["at"])
     assert r2.body["at"][0][1] > r1.body["at"][0][1]
-    assert info(db, admin, "race", at).body == {"id": "race", "label": "First", "count": 0}
+    assert info(db, admin, "race", at).body == {"id": "race", "label": "First", "count": 0, "access": EVERY}
     # The failed command still advanced the clock, and the group works.
     at = change(db, admin, "race", "add", people[:1]).body["at"]
     assert member_ids(db, admin, "race", at) == (people[:1], 1)
@@ -406,19 +410,22 @@ def test_non_admin_contact_may_not_create_groups(db, admin, member):
 
 
 def test_non_admin_contact_may_not_change_or_delete_groups(db, admin, member, people):
+    """SPEC §5: a group whose audiences do not name the contact is hidden from it (404), the
+    admin group included; its own token never becomes an administrator's."""
     token, me = member
     at = create(db, admin, {"id": "closed"}).body["at"]
     sync(db, admin, at)
     sync(db, admin, change(db, admin, "closed", "add", [people[0]]).body["at"])
-    change(db, token, "closed", "add", [me], status=403)
-    change(db, token, "closed", "remove", [people[0]], status=403)
-    delete(db, token, "closed", status=403)
+    change(db, token, "closed", "add", [me], status=404)
+    change(db, token, "closed", "remove", [people[0]], status=404)
+    delete(db, token, "closed", status=404)
     # Nor make itself an administrator.
-    change(db, token, "admin", "add", [me], status=403)
-    # It may read.
+    change(db, token, "admin", "add", [me], status=404)
+    # Nor read it: no audience names it.
     at = create(db, admin, {}).body["at"]
-    assert member_ids(db, token, "closed", at) == ([people[0]], 1)
-    assert info(db, token, "closed").status == 200
+    assert info(db, token, "closed", at).status == 404
+    assert members(db, token, "closed").status == 404
+    assert member_ids(db, admin, "closed") == ([people[0]], 1)
     assert member_ids(db, admin, "admin") == ([], 0)
     # Its token did not become an admin's: still 403.
     create(db, token, {}, status=403)

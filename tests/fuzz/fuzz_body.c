@@ -1,6 +1,7 @@
 /* fuzz_body.c — the JSON body of every command, decoded and validated by the real
  * handlers: POST /db/create, /db/{db}/test/auth, contacts/import, groups,
- * groups/{id}/add and /remove, chat/create, chat/{id}. The handler runs on a
+ * groups/{id}/add and /remove, chat/create, chat/{id}; PUT groups/{id}/info,
+ * chat/{id}. The handler runs on a
  * MySQL handle that never connected, so whatever passes validation fails at its
  * first statement with "server gone" (a 500): validation, labels, e-mails,
  * identifiers and the error paths after a database failure are what run, and a
@@ -12,15 +13,19 @@
 #include "fcgi/router.h"
 #include "fuzz.h"
 
-static const char *const uris[] = {
-    "/db/create",
-    "/db/0000000000A/test/auth",
-    "/db/0000000000A/contacts/import",
-    "/db/0000000000A/groups",
-    "/db/0000000000A/groups/team/add",
-    "/db/0000000000A/groups/team/remove",
-    "/db/0000000000A/chat/create",
-    "/db/0000000000A/chat/0000000000C",
+static const struct {
+	const char *method, *uri;
+} uris[] = {
+    {"POST", "/db/create"},
+    {"POST", "/db/0000000000A/test/auth"},
+    {"POST", "/db/0000000000A/contacts/import"},
+    {"POST", "/db/0000000000A/groups"},
+    {"POST", "/db/0000000000A/groups/team/add"},
+    {"POST", "/db/0000000000A/groups/team/remove"},
+    {"POST", "/db/0000000000A/chat/create"},
+    {"POST", "/db/0000000000A/chat/0000000000C"},
+    {"PUT", "/db/0000000000A/groups/team/info"},
+    {"PUT", "/db/0000000000A/chat/0000000000C"},
 };
 
 int fuzz_body(const uint8_t *data, size_t size)
@@ -31,8 +36,9 @@ int fuzz_body(const uint8_t *data, size_t size)
 	cf.streams = 4;
 	struct req rq = {0};
 	struct reply rp = {0};
-	rq.method = "POST";
-	rq.uri = strdup(uris[data[0] % (sizeof uris / sizeof uris[0])]);
+	size_t pick = data[0] % (sizeof uris / sizeof uris[0]);
+	rq.method = uris[pick].method;
+	rq.uri = strdup(uris[pick].uri);
 	FUZZ_CHECK(request_parse_uri(&rq, rq.uri, &rp) == 0 && router_find(&rq, &rp) == 0);
 	rq.content_length = (long long)size - 1;
 	rq.body = malloc(size);
