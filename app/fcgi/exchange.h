@@ -23,6 +23,8 @@ struct exchange {
 	bool reached;         /* when not, rp holds the 503 (reply_not_yet) */
 	struct parked parked;
 	char wait_key[80];    /* the admission bucket counted while waiting ("" = none) */
+	uint64_t wait_started_us;
+	struct exchange *next_ready; /* main.c's queue of exchanges whose wait is over */
 	/* Gives a parked exchange back to a request thread (main.c); NULL where a
 	 * request cannot be parked (CGI: the process serves this one request). */
 	void (*resume)(struct exchange *x);

@@ -72,7 +72,7 @@ static struct exchange *ready_head, *ready_tail; /* parked exchanges to go on wi
 /* Gives a parked exchange whose wait is over to a thread (exchange.h). */
 static void resume(struct exchange *x)
 {
-	x->parked.next = NULL;
+	x->next_ready = NULL;
 	pthread_mutex_lock(&accept_lock);
 	if (idle_top) {
 		struct idler *t = idle_top;
@@ -81,9 +81,8 @@ static void resume(struct exchange *x)
 		t->go = true;
 		pthread_cond_signal(&t->wake);
 	} else {
-		/* The queue is linked through the (no longer used) parking links. */
 		if (ready_tail)
-			ready_tail->parked.next = (struct parked *)x;
+			ready_tail->next_ready = x;
 		else
 			ready_head = x;
 		ready_tail = x;
@@ -96,7 +95,7 @@ static struct exchange *take_ready(void)
 {
 	struct exchange *x = ready_head;
 	if (x) {
-		ready_head = (struct exchange *)x->parked.next;
+		ready_head = x->next_ready;
 		if (!ready_head)
 			ready_tail = NULL;
 	}
@@ -109,7 +108,11 @@ static struct exchange *next_exchange(struct idler *me)
 {
 	pthread_mutex_lock(&accept_lock);
 	struct exchange *x = take_ready();
-	if (!x && accepting) {
+	/* Wait on the idle stack while another thread accepts, and while the
+	 * worker stops (it accepts no more, but parked requests still need a
+	 * thread to be answered). */
+	bool woken = false;
+	while (!x && ((accepting && !woken) || atomic_load(&stopping))) {
 		me->go = false;
 		me->work = NULL;
 		me->next = idle_top;
@@ -117,6 +120,7 @@ static struct exchange *next_exchange(struct idler *me)
 		while (!me->go)
 			pthread_cond_wait(&me->wake, &accept_lock);
 		x = me->work;
+		woken = true;
 	}
 	if (x) {
 		pthread_mutex_unlock(&accept_lock);
@@ -126,7 +130,9 @@ static struct exchange *next_exchange(struct idler *me)
 	pthread_mutex_unlock(&accept_lock);
 	x = xcalloc(1, sizeof *x);
 	FCGX_InitRequest(&x->fr, listen_fd, 0);
-	x->resume = resume;
+	/* With one thread, a parked request would wait for a thread that sits in
+	 * accept: it sleeps in its thread instead, as under CGI. */
+	x->resume = cf.threads > 1 ? resume : NULL;
 	int r = atomic_load(&stopping) ? -1 : FCGX_Accept_r(&x->fr);
 	pthread_mutex_lock(&accept_lock);
 	if (idle_top) {
@@ -157,6 +163,11 @@ static void *serve(void *unused)
 		if (!router_run(x))
 			continue; /* parked: the wait has it now */
 		FCGX_Finish_r(&x->fr);
+		/* A web server that asked to keep the connection (FCGI_KEEP_CONN:
+		 * Apache's mod_proxy_fcgi) finds it closed and opens another: the
+		 * exchange that knew it is gone. */
+		if (x->fr.ipcFd >= 0)
+			close(x->fr.ipcFd);
 		free(x);
 		atomic_fetch_sub(&busy, 1);
 	}
@@ -208,10 +219,11 @@ static void worker(const sigset_t *sigs)
 	sigwait(sigs, &sig);
 	atomic_store(&stopping, 1);
 	/* Drain: the requests already accepted finish, parked ones included (at
-	 * most sync_timeout_ms away); the idle threads (one in accept(), the
-	 * others on the idle stack) die with the process. Two quiet looks in a
-	 * row, at most 10 s. */
-	for (int i = 0, quiet = 0; i < 200 && quiet < 2; i++) {
+	 * most sync_timeout_ms away); the idle threads wait on the idle stack for
+	 * the parked ones, and die with the process. Two quiet looks in a row, at
+	 * most sync_timeout_ms + 5 s. */
+	int looks = (cf.sync_timeout_ms + 5000) / 50;
+	for (int i = 0, quiet = 0; i < looks && quiet < 2; i++) {
 		usleep(50000);
 		quiet = atomic_load(&busy) == 0 ? quiet + 1 : 0;
 	}

@@ -124,6 +124,8 @@ void park(struct parked *p)
 	pthread_mutex_lock(&lock);
 	bool filed = file(p);
 	if (filed) {
+		/* The deadline is taken under the lock, so the list stays in deadline order. */
+		p->deadline_us = db_mono_us() + p->timeout_us;
 		p->prev = newest;
 		p->next = NULL;
 		if (newest)
@@ -132,11 +134,10 @@ void park(struct parked *p)
 			oldest = p;
 		newest = p;
 		count++;
+		poll_waiting(+1); /* under the lock (order park -> poll): never counted after its own -1 */
 	}
 	pthread_mutex_unlock(&lock);
-	if (filed)
-		poll_waiting(+1);
-	else
+	if (!filed)
 		p->done(p, true, NULL);
 }
 
@@ -150,8 +151,9 @@ void park_advanced(const uint32_t *streams, size_t n)
 		if (s >= nheaps)
 			continue;
 		uint64_t at = poll_known(s);
-		struct heap *h = &heaps[s];
-		while (h->n > 0 && h->a[0]->pos <= at) {
+		struct heap *h;
+		/* heaps may move while this loop files waits elsewhere (heap_add): look it up each time. */
+		while ((h = &heaps[s])->n > 0 && h->a[0]->pos <= at) {
 			struct parked *p = h->a[0];
 			heap_remove(p);
 			if (file(p))
@@ -163,9 +165,9 @@ void park_advanced(const uint32_t *streams, size_t n)
 			nready++;
 		}
 	}
-	pthread_mutex_unlock(&lock);
 	if (nready)
 		poll_waiting(-(int)nready);
+	pthread_mutex_unlock(&lock);
 	while (ready) {
 		struct parked *p = ready;
 		ready = p->next;
@@ -188,16 +190,21 @@ void park_expire(uint64_t now_us)
 		late = p;
 		nlate++;
 	}
-	pthread_mutex_unlock(&lock);
 	if (nlate)
 		poll_waiting(-(int)nlate);
+	pthread_mutex_unlock(&lock);
 	while (late) {
 		struct parked *p = late;
 		late = p->next;
 		p->next = NULL;
+		/* Its clock may have been reached a moment ago, before the advance got here. */
+		uint32_t s;
+		uint64_t pos;
 		struct clock current;
-		poll_current(p->want, &current);
-		p->done(p, false, &current);
+		bool reached = !poll_first_unreached(p->want, &s, &pos);
+		if (!reached)
+			poll_current(p->want, &current);
+		p->done(p, reached, reached ? NULL : &current);
 	}
 }
 

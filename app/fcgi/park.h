@@ -13,7 +13,8 @@
 /* One parked wait; lives inside whatever waits (the router's exchange). */
 struct parked {
 	const struct clock *want; /* the waiter's own clock, not a copy */
-	uint64_t deadline_us; /* CLOCK_MONOTONIC */
+	uint64_t timeout_us;  /* how long it may wait */
+	uint64_t deadline_us; /* CLOCK_MONOTONIC, set by park() */
 	/* Called once, from the thread that found the outcome (never under a lock
 	 * of this module): reached, or not (current = the positions known of
 	 * want's streams then). */
@@ -25,7 +26,7 @@ struct parked {
 	struct parked *prev, *next; /* the deadline list, oldest first */
 };
 
-/* Parks p until p->want is reached or p->deadline_us passes; p->done is
+/* Parks p until p->want is reached or p->timeout_us has passed; p->done is
  * called either way (at once when want is already reached). p->want must
  * stay where it is until then. */
 void park(struct parked *p);

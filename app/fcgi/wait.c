@@ -136,8 +136,7 @@ static void parked_done(struct parked *p, bool reached, const struct clock *curr
 	if (!reached)
 		reply_not_yet(&x->rp, &x->want, current);
 	leave(x->wait_key);
-	uint64_t started = x->parked.deadline_us - (uint64_t)cf.sync_timeout_ms * 1000;
-	x->rq.wait_us += db_mono_us() - started;
+	x->rq.wait_us += db_mono_us() - x->wait_started_us;
 	x->resume(x);
 }
 
@@ -163,8 +162,9 @@ int wait_clock(struct exchange *x, const struct clock *want)
 	uint64_t started = db_mono_us();
 	if (x->resume) {
 		x->parked = (struct parked){.want = &x->want,
-		                            .deadline_us = started + (uint64_t)cf.sync_timeout_ms * 1000,
+		                            .timeout_us = (uint64_t)cf.sync_timeout_ms * 1000,
 		                            .done = parked_done};
+		x->wait_started_us = started;
 		park(&x->parked);
 		return WAIT_PARKED;
 	}

@@ -80,9 +80,9 @@ def test_added_streams_are_leased_without_restart():
 
     # The running processor (the same process) follows: within a few seconds
     # it holds the lease of every new stream.
-    def all_leased():
+    def all_leased():  # the lock held, and its holder recorded for /status
         st = status_streams()
-        return all(st.get(s) and st[s]["lease"] for s in range(first, last + 1))
+        return all(st.get(s) and st[s]["lease"] and st[s]["lease"]["processor"] for s in range(first, last + 1))
 
     t0 = time.monotonic()
     assert wait_until(all_leased, 5), [s for s, v in status_streams().items() if not v["lease"]]
@@ -260,6 +260,8 @@ def test_streams_past_256_queue_alone_and_are_waited_for(admin):
         r = ctl("streams", "add", str(missing))
         assert r.returncode == 0, r.stderr
     assert max(streams_in_table()) >= 260
+    # The running processor follows the new streams within a second or so.
+    assert wait_until(lambda: (status_streams().get(258) or {}).get("lease"), 10), status_streams().get(258)
     dbid, at = create_db(admin, wait=False)
     assert get("/db/all", token=admin, query={"at": enc(at), "limit": "0"}).status == 200
     sql("UPDATE dbs SET stream = 258 WHERE id = '%s'" % dbid)  # before any worker has served it
