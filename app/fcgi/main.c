@@ -38,6 +38,7 @@
 #include "fcgi/cgi.h"
 #include "fcgi/router.h"
 #include "core/xalloc.h"
+#include "fcgi/hints.h"
 #include "fcgi/poll.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -197,7 +198,7 @@ static int take_node(void)
 
 static void worker(const sigset_t *sigs)
 {
-	if (take_node() || poll_start(cf.cache_kib > 0)) {
+	if (take_node() || poll_start(cf.cache_kib > 0) || hints_listen()) {
 		log_error("worker: cannot start");
 		_exit(1);
 	}

@@ -61,6 +61,10 @@ static _Atomic int fresh_waiting;
  * it (under lock). Set before the thread reads fresh_waiting, read after a
  * waiter counts itself, so one of the two always sees the other. */
 static _Atomic bool unaware;
+/* Hints (hints.c): when this worker last heard one (CLOCK_MONOTONIC us), and
+ * whether one named a position beyond what it knows (guarded by lock). */
+static _Atomic uint64_t heard_us;
+static bool hinted;
 
 /* What the workers of one master learn, shared between them (poll_share):
  * the newest position seen of each stream, the newest token epoch, and when
@@ -70,6 +74,8 @@ struct shared {
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t polled_us;  /* CLOCK_MONOTONIC, microseconds */
 	_Atomic uint64_t claimed_us; /* when a worker last took the turn to poll for the caches */
+	_Atomic uint64_t hints;      /* hints heard */
+	_Atomic bool drop_hints;     /* test switch: hints are ignored */
 };
 static struct shared own, *shared = &own;
 
@@ -125,6 +131,13 @@ static bool learn(const struct clock_table *seen, struct moved *mv)
 	return mv->n > 0;
 }
 
+/* Hints flow when one (or a keepalive) was heard in the last 300 ms. */
+static bool hints_flow(void)
+{
+	uint64_t h = atomic_load(&heard_us), now = db_mono_us();
+	return h && (h > now || now - h < 300000) && !atomic_load(&shared->drop_hints);
+}
+
 /* When the next poll is due, after the last one this process started: 100 ms
  * after a failure; the shortest interval while requests wait for a fresh
  * poll; the current interval while at= waiters wait; and while requests use
@@ -139,6 +152,11 @@ static struct timespec next_poll(const struct timespec *last, long interval, boo
 		return due;
 	}
 	long us = fresh ? cf.poll_min_us : waiting > 0 ? interval : -1;
+	/* While hints flow, a waiter's clock is read when a hint says it moved,
+	 * and the interval backs off to POLL_HINTED_US (a lost hint costs that
+	 * much at most); once they stop, back to cf.poll_max_us at most. */
+	if (us == interval && us > cf.poll_max_us && !hints_flow())
+		us = cf.poll_max_us;
 	if (demand) {
 		uint64_t polled = atomic_load(&shared->polled_us), claimed = atomic_load(&shared->claimed_us);
 		if (claimed > polled)
@@ -188,6 +206,11 @@ static void *run(void *unused)
 				hurry = false;
 				interval = cf.poll_min_us;
 			}
+			if (hinted && waiting > 0) {
+				hinted = false;
+				interval = cf.poll_min_us;
+				break; /* a processor says a stream moved: read the clock rows now */
+			}
 			struct timespec now, due = next_poll(&last, interval, fresh, demand);
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!before(&now, &due)) {
@@ -234,7 +257,8 @@ static void *run(void *unused)
 			park_advanced(mv.s, mv.n); /* never under lock: park.c takes its own, then ours */
 			pthread_mutex_lock(&lock);
 		} else {
-			interval = interval * 2 > cf.poll_max_us ? cf.poll_max_us : interval * 2;
+			long cap = hints_flow() ? POLL_HINTED_US : cf.poll_max_us;
+			interval = interval * 2 > cap ? cap : interval * 2;
 		}
 	}
 	return NULL;
@@ -442,4 +466,35 @@ void poll_waiting(int delta)
 bool poll_fresh_served(void)
 {
 	return fresh_served;
+}
+
+/* ---- Hints ---- */
+
+void poll_hint(const struct clock_pair *pairs, int n)
+{
+	if (atomic_load(&shared->drop_hints))
+		return;
+	atomic_store(&heard_us, db_mono_us());
+	if (n == 0)
+		return;
+	atomic_fetch_add(&shared->hints, 1);
+	pthread_mutex_lock(&lock);
+	bool ahead = false;
+	for (int i = 0; i < n && !ahead; i++)
+		ahead = pairs[i].pos > clock_table_get(&known, pairs[i].stream);
+	if (ahead && waiting > 0) {
+		hinted = true;
+		pthread_cond_signal(&wake);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void poll_drop_hints(bool drop)
+{
+	atomic_store(&shared->drop_hints, drop);
+}
+
+uint64_t poll_hints_heard(void)
+{
+	return atomic_load(&shared->hints);
 }

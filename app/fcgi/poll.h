@@ -52,6 +52,20 @@ void poll_current(const struct clock *want, struct clock *out);
 /* delta more (or fewer) waits parked: the poll runs while any is. */
 void poll_waiting(int delta);
 
+/* ---- Hints (hints.c) ---- */
+
+/* A processor says these streams moved (n may be 0: a keepalive, hints flow).
+ * The poll reads the clock rows at once when one of them is ahead of what
+ * this process knows; while hints flow and nothing is due, waiters cost a
+ * poll every POLL_HINTED_US only. */
+void poll_hint(const struct clock_pair *pairs, int n);
+/* How long a waiter may go without a poll while hints flow. */
+#define POLL_HINTED_US 25000
+/* Test switch (POST /test/hints): every worker of this master ignores hints. */
+void poll_drop_hints(bool drop);
+/* Hints heard by the workers of this master (those not dropped). */
+uint64_t poll_hints_heard(void);
+
 /* ---- For the caches (fresh.c) ---- */
 
 /* Whether this process serves the caches at all (poll_start's fresh). */

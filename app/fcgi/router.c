@@ -28,6 +28,7 @@ static const struct route routes[] = {
 	{"GET",  "/version",                  version_get,     R_OPEN},
 	{"GET",  "/status",                   status_get,      R_OPEN},
 	{"POST", "/test/auth",                test_auth,       R_OPEN | R_TEST | R_BODY},
+	{"POST", "/test/hints",               test_hints,      R_OPEN | R_TEST | R_BODY},
 	{"POST", "/db/create",                db_create,       R_ADMIN | R_BODY},
 	{"GET",  "/db/all",                   db_all,          R_ADMIN},
 	{"POST", "/db/{db}/test/auth",        db_test_auth,    R_DB | R_OPEN | R_TEST | R_BODY},

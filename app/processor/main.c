@@ -31,6 +31,7 @@
 #include "core/xalloc.h"
 #include "processor/appliers.h"
 #include "processor/heartbeat.h"
+#include "processor/hints.h"
 #include "resources/apply.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -219,6 +220,7 @@ static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 		db_rollback(m);
 		return -1;
 	}
+	hints_commit(stream, last); /* the fronts waiting on it read the clock rows now */
 	log_info("stream %u: applied %d commands up to %llu in %.1fms", stream, applied,
 	         (unsigned long long)last, (db_mono_us() - started) / 1000.0);
 	return applied;
@@ -565,6 +567,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mysql_close(m);
+	hints_start(); /* without it, the fronts poll: nothing depends on hints */
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

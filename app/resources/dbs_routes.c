@@ -36,6 +36,7 @@ static json_object *processor_info(MYSQL *m)
 	poll_stats(&polls, &waits);
 	json_object_object_add(o, "watcher_polls", json_object_new_int64((int64_t)polls));
 	json_object_object_add(o, "watcher_waits", json_object_new_int64((int64_t)waits));
+	json_object_object_add(o, "hints_heard", json_object_new_int64((int64_t)poll_hints_heard()));
 	return o;
 }
 
@@ -64,6 +65,24 @@ int test_auth(struct req *rq, struct reply *rp)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "token", json_object_new_string(token));
 	json_object_object_add(o, "email", json_object_new_string("test@runorg.com"));
+	return reply_json(rp, 200, o);
+}
+
+/* Test mode: {"drop": true} makes every worker of this runorg-fcgi ignore
+ * hints (the clock poll alone serves), {"drop": false} undoes it. */
+int test_hints(struct req *rq, struct reply *rp)
+{
+	static const char *const fields[] = {"drop", NULL};
+	bool drop = false;
+	int st = validate_body_object(rq, rp, fields);
+	if (!st)
+		st = validate_bool(rq->json, "drop", &drop, rp);
+	if (st)
+		return st;
+	poll_drop_hints(drop);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "drop", json_object_new_boolean(drop));
+	json_object_object_add(o, "hints_heard", json_object_new_int64((int64_t)poll_hints_heard()));
 	return reply_json(rp, 200, o);
 }
 

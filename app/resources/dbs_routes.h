@@ -8,6 +8,7 @@
 int version_get(struct req *rq, struct reply *rp);
 int status_get(struct req *rq, struct reply *rp);
 int test_auth(struct req *rq, struct reply *rp);
+int test_hints(struct req *rq, struct reply *rp);
 int db_create(struct req *rq, struct reply *rp);
 int db_all(struct req *rq, struct reply *rp);
 int db_sync(struct req *rq, struct reply *rp);

@@ -24,6 +24,7 @@ ROUTE_RE = re.compile(r'^\s*\{"(GET|POST|DELETE|PUT|PATCH)",\s*"([^"]+)",\s*(\w+
 OPEN_ROUTES = {
     ("GET", "/version"), ("GET", "/status"), ("POST", "/test/auth"), ("POST", "/db/{db}/test/auth"),
     ("POST", "/db/{db}/contacts/auth/hmac"),  # the proof is the credential (test_identity.py)
+    ("POST", "/test/hints"),  # test mode only, like /test/auth: drops hints (test_hints.py)
 }
 
 
