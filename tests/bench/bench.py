@@ -236,6 +236,11 @@ class Sql:
         self.p.stdin.flush()
         return self.p.stdout.readline().decode().split()
 
+    def run(self, q):
+        """A statement that returns no rows."""
+        self.p.stdin.write((q + ";\n").encode())
+        self.p.stdin.flush()
+
     def close(self):
         self.p.stdin.close()
         self.p.wait()
@@ -334,6 +339,36 @@ def waiters(token, db, n=500, resume_after=None):
     return results, qps
 
 
+def hinted_waiters(token, db, n=500):
+    """Issue 19: n requests wait while the processor is alive (hints and keepalives
+    flow) but cannot commit: a transaction of this client holds the stream's clock
+    row. Clock queries per worker then, with nothing written."""
+    sql = Sql()
+    st, r = call("POST", "/db/%s/contacts/import" % db, [{"email": "h%d@example.com" % time.time_ns()}], token)
+    call("GET", "/db/%s/sync?at=%s" % (db, enc(r["at"])), token=token)
+    stream = r["at"][0][0]
+    sql.run("SET SESSION innodb_lock_wait_timeout = 30")
+    sql.run("START TRANSACTION")
+    sql.row("SELECT done FROM clocks WHERE stream = %d FOR UPDATE" % stream)
+    st, r = call("POST", "/db/%s/contacts/import" % db, [{"email": "h%d@example.com" % time.time_ns()}], token)
+    at = enc(r["at"])
+    reqs = [request_bytes("GET", "/db/%s/contacts" % db, token=token, query={"at": at, "limit": "0"})
+            for _ in range(n)]
+    res = {}
+    t = threading.Thread(target=lambda: res.update(a=send_many(URL, reqs, timeout=60)))
+    t.start()
+    time.sleep(1.0)  # all parked
+    q0, t0 = com_select(), time.monotonic()
+    time.sleep(2.0)
+    qps = (com_select() - q0 - 1) / (time.monotonic() - t0) / max(1, len(workers()))
+    sql.run("ROLLBACK")  # the processor commits now; the hint wakes the waiters
+    t.join()
+    sql.close()
+    ok = sum(1 for a in res["a"] if a.status == 200)
+    add("P with hints: clock queries while %d wait, nothing written" % n, fmt(qps, 1), "queries/s per worker",
+        "%d / %d then answered 200" % (ok, n), "", "<= 50/s")
+
+
 def polling_and_waiters(token, db):
     res, qps = waiters(token, db, resume_after=2.5)
     ok = sum(1 for s in res if s == 200)
@@ -395,7 +430,11 @@ def crowd(token, db, cid):
         t.join()
         counts = {}
         for a in res["a"]:
-            counts[a.status] = counts.get(a.status, 0) + 1
+            kind = a.status
+            if a.status == 503:  # whose 503: the wait's deadline, admission, or the web server
+                kind = "503 waited" if b"not yet available" in a.body else "503 admission" if b"waiting" in a.body \
+                    else "503 web server"
+            counts[kind] = counts.get(kind, 0) + 1
         return counts, sorted(lat), failed[0]
 
     counts, lat, failed = round_(3.0)
@@ -408,8 +447,9 @@ def crowd(token, db, cid):
     add("Peak RSS per worker after them (max of %d)" % len(workers()), fmt(max(hwm(p) for p in workers()), 1), "MiB",
         "", "", "<= 64 MiB")
     counts, _, _ = round_(timeout_s + 1.0)
-    add("%d waiters, clock not reached" % n, "%d / %d" % (counts.get(503, 0), n), "answered 503", "%s" % counts
-        if set(counts) != {503} else "", "", "all 503 at the deadline")
+    add("%d waiters, clock not reached" % n, "%d / %d" % (counts.get("503 waited", 0), n),
+        "answered 503 at the deadline", "%s" % counts if set(counts) != {"503 waited"} else "", "",
+        "all 503 at the deadline")
     with Paused():
         st, r = call("POST", "/db/%s/contacts/import" % db, [{"email": "t%d@example.com" % time.time_ns()}], token)
         reqs = [request_bytes("GET", "/db/%s/contacts" % db, query={"at": enc(r["at"])}) for _ in range(2000)]
@@ -492,6 +532,7 @@ def run():
     overshoot(token, db, cid)
     apply_rates(token, db)
     polling_and_waiters(token, db)
+    hinted_waiters(token, db)
     memory()
     largest_request(token)
     crowd(token, db, cid)
