@@ -352,6 +352,10 @@ def hinted_waiters(token, db, n=500):
     sql.row("SELECT done FROM clocks WHERE stream = %d FOR UPDATE" % stream)
     st, r = call("POST", "/db/%s/contacts/import" % db, [{"email": "h%d@example.com" % time.time_ns()}], token)
     at = enc(r["at"])
+    # What the rest of the stack asks meanwhile (the processor's dispatcher, heartbeats), without waiters.
+    q0, t0 = com_select(), time.monotonic()
+    time.sleep(2.0)
+    idle = (com_select() - q0 - 1) / (time.monotonic() - t0)
     reqs = [request_bytes("GET", "/db/%s/contacts" % db, token=token, query={"at": at, "limit": "0"})
             for _ in range(n)]
     res = {}
@@ -360,13 +364,13 @@ def hinted_waiters(token, db, n=500):
     time.sleep(1.0)  # all parked
     q0, t0 = com_select(), time.monotonic()
     time.sleep(2.0)
-    qps = (com_select() - q0 - 1) / (time.monotonic() - t0) / max(1, len(workers()))
+    qps = max(0.0, (com_select() - q0 - 1) / (time.monotonic() - t0) - idle) / max(1, len(workers()))
     sql.run("ROLLBACK")  # the processor commits now; the hint wakes the waiters
     t.join()
     sql.close()
     ok = sum(1 for a in res["a"] if a.status == 200)
     add("P with hints: clock queries while %d wait, nothing written" % n, fmt(qps, 1), "queries/s per worker",
-        "%d / %d then answered 200" % (ok, n), "", "<= 50/s")
+        "%d / %d then answered 200; the rest of the stack %.0f/s" % (ok, n, idle), "", "<= 50/s")
 
 
 def polling_and_waiters(token, db):
