@@ -38,6 +38,7 @@
 #include "fcgi/router.h"
 #include "core/xalloc.h"
 #include "fcgi/poll.h"
+#include "fcgi/retry.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/node.h"
@@ -394,6 +395,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (poll_share())
 		log_error("runorg-fcgi: workers will not share their clock polls");
+	if (retry_share())
+		log_error("runorg-fcgi: workers will not share the Idempotency-Keys in flight");
 	master(&sigs);
 	return 0;
 }

@@ -56,9 +56,11 @@ def world(admin):
     r = db_token(a, "revoked@access.example.com")
     w = db_token(b, "w@access.example.com", admin=True)
     chats = []
+    refs = []
     for gid in ("team", "victim"):  # the victims are for the DELETE routes
         g = post("/db/%s/groups" % a, {"id": gid, "label": "Team"}, token=admin)
         assert g.status == 202, g
+        refs.append(g.headers["Location"].rsplit("/", 1)[1])
         c = post("/db/%s/chat/create" % a, {"contacts": [x["id"], y["id"]]}, token=admin)
         assert c.status == 202, c
         m = post("/db/%s/chat/%s" % (a, c.body["id"]), {"author": x["id"], "body": "hello"}, token=admin,
@@ -68,7 +70,8 @@ def world(admin):
     assert get("/db/%s/sync" % a, token=admin).status == 200
     assert get("/db/%s/sync" % b, token=admin, query={"at": enc(w["at"])}).status == 200
     revoke(r["token"])
-    return {"admin": admin, "a": a, "b": b, "x": x, "y": y, "z": z, "revoked": r["token"], "w": w,
+    server_ref = post("/db/create", {"label": unique("access-c")}, token=admin).headers["Location"].rsplit("/", 1)[1]
+    return {"ref": refs[0], "server_ref": server_ref, "admin": admin, "a": a, "b": b, "x": x, "y": y, "z": z, "revoked": r["token"], "w": w,
             "chat": chats[0][0], "item": chats[0][1], "victim_chat": chats[1][0], "victim_item": chats[1][1]}
 
 
@@ -79,7 +82,8 @@ def fill(pattern, world, db=None, method="GET"):
     victim = method == "DELETE"
     values = {"db": db or world["a"], "cid": world["x"]["id"],
               "item": world["victim_item" if victim else "item"],
-              "id": ("victim" if victim else "team") if group_route else world["victim_chat" if victim else "chat"]}
+              "id": ("victim" if victim else "team") if group_route else world["victim_chat" if victim else "chat"],
+              "ref": world["server_ref" if pattern.startswith("/commands/") else "ref"]}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], pattern)
 
 
