@@ -31,6 +31,7 @@
 #include "core/xalloc.h"
 #include "processor/appliers.h"
 #include "processor/heartbeat.h"
+#include "processor/janitor.h"
 #include "resources/apply.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -560,7 +561,7 @@ int main(int argc, char **argv)
 	/* `streams` of the configuration only sizes a new installation
 	 * (migrate_run): the streams applied are those of the table. */
 	MYSQL *m = connect_at_start();
-	if (!m || migrate_run(m) || heartbeat_start()) {
+	if (!m || migrate_run(m) || heartbeat_start() || janitor_start()) {
 		log_error("processor: cannot prepare the database");
 		return 1;
 	}
