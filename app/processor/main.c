@@ -82,14 +82,18 @@ static int apply_one(MYSQL *m, bool careful, const struct applier *a, const char
 	if (careful && db_exec(m, "SAVEPOINT cmd") < 0)
 		return APPLY_ERROR;
 	if (!a)
-		snprintf(reason, size, "unknown command kind '%.64s'", kind);
+		snprintf(
+		    reason, size,
+		    "Unknown command kind '%.64s': this processor is older than the front that queued it",
+		    kind);
 	else if (!payload)
-		snprintf(reason, size, "unreadable payload");
+		snprintf(reason, size, "Unreadable command (its payload is not JSON)");
 	else
 		r = a->apply(m, db, payload, reason, size);
 	if (r == APPLY_ERROR && !transient(m)) {
 		/* The same statement would fail again: record why and move on. */
-		snprintf(reason, size, "database error %u: %.200s", mysql_errno(m), mysql_error(m));
+		snprintf(reason, size, "The database refused the command (error %u: %.160s)", mysql_errno(m),
+		         mysql_error(m));
 		r = APPLY_FAILED;
 	}
 	if (careful && r == APPLY_FAILED && db_exec(m, "ROLLBACK TO SAVEPOINT cmd") < 0)
