@@ -10,21 +10,22 @@ ALTER TABLE commands
   ADD COLUMN IF NOT EXISTS token CHAR(64) CHARACTER SET ascii NULL,
   ADD COLUMN IF NOT EXISTS contact CHAR(11) CHARACTER SET ascii COLLATE ascii_bin NULL;
 
--- One row per (token, Idempotency-Key): the fingerprint of the request that
--- first used it (SHA-256 hex of method, path, as= and body) and the answer
--- it got, written by the transaction that queued its command (store/queue.c),
--- so that the answer is durable exactly when the command is. A retry within
--- idempotency_hours gets the same status, body and Location back. Rows older
--- than that are ignored, and deleted by the processor's janitor (created
--- index). Times are UTC.
+-- One row per (token, Idempotency-Key), named by id: the first 16 bytes of
+-- SHA-256(<token's SHA-256 in hex> "\n" <key>) (store/idem.c), so that the
+-- primary key and the index on created stay small. request: the first 16
+-- bytes of the SHA-256 of the request that first used the key (its method,
+-- path, as= and body); then the answer it got, written by the transaction
+-- that queued its command (store/queue.c), so that the answer is durable
+-- exactly when the command is. A retry within idempotency_hours gets the same
+-- status, body and Location back. Older rows are ignored, and deleted by the
+-- processor's janitor. Times are UTC. The answer is kept as bytes, as sent:
+-- no character set to convert on the way in, where writes wait for it.
 CREATE TABLE IF NOT EXISTS idempotency (
-  token CHAR(64) CHARACTER SET ascii NOT NULL,
-  idem_key VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-  request CHAR(64) CHARACTER SET ascii NOT NULL,
+  id BINARY(16) NOT NULL PRIMARY KEY,
+  request BINARY(16) NOT NULL,
   status SMALLINT UNSIGNED NOT NULL,
-  location VARCHAR(400) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-  body MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  location VARBINARY(400) NOT NULL,
+  body MEDIUMBLOB NOT NULL,
   created DATETIME(6) NOT NULL,
-  PRIMARY KEY (token, idem_key),
   KEY by_created (created)
 ) ENGINE=InnoDB;

@@ -22,7 +22,6 @@
 #include "fcgi/retry.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -76,15 +75,13 @@ static bool alive(int pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-/* FNV-1a, 64 bits, of the token's hash and the key; never 0. */
+/* 64 bits of the key's id (a SHA-256 of the token's hash and the key); never 0. */
 static uint64_t tag_of(const struct idem *k)
 {
-	uint64_t h = 14695981039346656037ull;
-	for (const char *s = k->token; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	h = (h ^ '\n') * 1099511628211ull;
-	for (const char *s = k->key; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	char first[17];
+	memcpy(first, k->id, 16);
+	first[16] = 0;
+	uint64_t h = strtoull(first, NULL, 16);
 	return h ? h : 1;
 }
 
@@ -145,38 +142,32 @@ int retry_begin(struct req *rq, struct reply *rp)
 	if (!idem_key_valid(rq->idem_header))
 		return reply_invalid(rp, "Idempotency-Key", "expected 1 to 255 printable ASCII characters",
 		                     "Invalid Idempotency-Key");
-	memcpy(rq->key.token, rq->token_hash, sizeof rq->key.token);
-	snprintf(rq->key.key, sizeof rq->key.key, "%s", rq->idem_header);
+	idem_set(&rq->key, rq->token_hash, rq->idem_header);
 	rq->keyed = true;
 	if (!claim(rq))
 		return busy(rq, rp);
 	return 0;
 }
 
-void retry_fingerprint(const struct req *rq, char hex[65])
+void retry_fingerprint(const struct req *rq, char hex[IDEM_HEX + 1])
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	if (!c)
-		abort(); /* out of memory: see core/xalloc.h */
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-	EVP_DigestUpdate(c, rq->method, strlen(rq->method));
-	EVP_DigestUpdate(c, "\n", 1);
+	/* method \n /seg/seg... \n as \n body */
+	const void *parts[2 * REQ_MAX_SEGS + 8];
+	size_t lens[2 * REQ_MAX_SEGS + 8];
+	int n = 0;
+#define PART(p, len) (parts[n] = (p), lens[n++] = (len))
+	PART(rq->method, strlen(rq->method));
+	PART("\n", 1);
 	for (int i = 0; i < rq->nseg; i++) {
-		EVP_DigestUpdate(c, "/", 1);
-		EVP_DigestUpdate(c, rq->seg[i], strlen(rq->seg[i]));
+		PART("/", 1);
+		PART(rq->seg[i], strlen(rq->seg[i]));
 	}
-	EVP_DigestUpdate(c, "\n", 1);
-	EVP_DigestUpdate(c, rq->as, strlen(rq->as));
-	EVP_DigestUpdate(c, "\n", 1);
-	if (rq->body)
-		EVP_DigestUpdate(c, rq->body, rq->body_len);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	EVP_DigestFinal_ex(c, md, &n);
-	EVP_MD_CTX_free(c);
-	for (unsigned i = 0; i < n && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = 0;
+	PART("\n", 1);
+	PART(rq->as, strlen(rq->as));
+	PART("\n", 1);
+	PART(rq->body ? rq->body : "", rq->body ? rq->body_len : 0);
+#undef PART
+	idem_digest(parts, lens, n, hex);
 }
 
 void retry_ready(struct req *rq)

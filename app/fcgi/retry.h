@@ -42,8 +42,8 @@ int retry_checked(struct req *rq, struct reply *rp, int st);
 /* The request is answered: its key is no longer in flight. */
 void retry_end(struct req *rq);
 
-/* The fingerprint of a request (pure, for tests): SHA-256 hex of method,
- * path segments, the contact it acts as and the body. */
-void retry_fingerprint(const struct req *rq, char hex[65]);
+/* The fingerprint of a request (pure, for tests): the SHA-256 (IDEM_HEX hex
+ * digits of it) of method, path segments, the contact it acts as and the body. */
+void retry_fingerprint(const struct req *rq, char hex[IDEM_HEX + 1]);
 
 #endif

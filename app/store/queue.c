@@ -222,10 +222,9 @@ static void mark_busy(struct waiting_cmd *run, int n)
 		struct idem *k = key_of(c);
 		if (!k)
 			continue;
-		size_t i = hash_str(hash_str(HASH_START, k->token), k->key) % size;
+		size_t i = hash_str(HASH_START, k->id) % size;
 		for (; slot[i]; i = (i + 1) % size)
-			if (!strcmp(slot[i]->req->key->token, k->token) &&
-			    !strcmp(slot[i]->req->key->key, k->key))
+			if (!strcmp(slot[i]->req->key->id, k->id))
 				break;
 		if (slot[i])
 			c->out = QUEUE_BUSY;
@@ -239,8 +238,7 @@ static int by_key(const void *a, const void *b)
 {
 	const struct idem *x = (*(struct waiting_cmd *const *)a)->req->key,
 	                  *y = (*(struct waiting_cmd *const *)b)->req->key;
-	int t = strcmp(x->token, y->token);
-	return t ? t : strcmp(x->key, y->key);
+	return strcmp(x->id, y->id);
 }
 
 /* The INSERT of the run's key rows (keyed: the n commands that have a key),
@@ -266,11 +264,9 @@ static char *key_rows(MYSQL *m, uint32_t stream, struct waiting_cmd **keyed, int
 			idem_answer(r->head ? r->head : "", r->base ? r->base : "", stream, 0, &body,
 			            &location);
 		}
-		char *row = idem_insert_row(m, r->key, 202, location, body, at ? pos_sql : NULL);
 		if (i)
 			xprintbuf_puts(sql, ",");
-		xprintbuf_puts(sql, row);
-		free(row);
+		idem_append_row(sql, m, r->key, 202, location, body, at ? pos_sql : NULL);
 		free(body);
 		free(location);
 	}

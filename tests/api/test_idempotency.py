@@ -5,6 +5,7 @@ for byte, 422 for another request with the same key, 409 while the first is in
 flight, 400 when malformed, keys per token, forgotten after idempotency_hours
 and swept by the processor."""
 
+import hashlib
 import json
 import threading
 import time
@@ -33,6 +34,12 @@ def ref_of(r):
     s, p = (int(x) for x in ref.split("."))
     assert r.body["at"] == ([[s, p]] if p else []), (r, loc)
     return ref
+
+
+def key_id(token, key):
+    """The idempotency row's id of a key of a token (sql/006-idempotency.sql), as SQL."""
+    th = hashlib.sha256(token.encode()).hexdigest()
+    return "UNHEX('%s')" % hashlib.sha256((th + "\n" + key).encode()).hexdigest()[:32]
 
 
 def outcome(location, token, at=None):
@@ -235,7 +242,7 @@ def test_a_retry_gets_the_first_answer_byte_for_byte_and_queues_nothing(world):
                 (first.status, first.text, first.headers["Location"]), (name, first, again)
         assert head(stream) == before, (name, "a retry queued something")
         # Recorded with the answer, in the transaction that queued the command.
-        row = sql("SELECT status, location, body FROM idempotency WHERE idem_key = '%s'" % key)
+        row = sql("SELECT status, location, body FROM idempotency WHERE id = %s" % key_id(admin, key))
         assert row == [["202", first.headers["Location"], first.text]], (name, row)
         if first.body["at"]:
             s, p = first.body["at"][0]
@@ -389,20 +396,20 @@ def test_expired_keys_are_forgotten_and_swept(world, admin):
     first = keyed("POST", path, body, admin, key)
     assert first.status == 202, first
     # idempotency_hours (24) later:
-    sql("UPDATE idempotency SET created = created - INTERVAL 25 HOUR WHERE idem_key = '%s'" % key)
+    sql("UPDATE idempotency SET created = created - INTERVAL 25 HOUR WHERE id = %s" % key_id(admin, key))
     again = keyed("POST", path, body, admin, key)
     assert again.status == 202 and again.body["id"] != first.body["id"], again  # a new write
     replay = keyed("POST", path, body, admin, key)
     assert replay.text == again.text
     # The processor's janitor deletes expired rows (every second in test mode).
     old = unique("swept")
-    sql("INSERT INTO idempotency (token, idem_key, request, status, location, body, created) VALUES "
-        "(REPEAT('0', 64), '%s', REPEAT('0', 64), 202, '/x', '{}', UTC_TIMESTAMP(6) - INTERVAL 25 HOUR)" % old)
+    sql("INSERT INTO idempotency (id, request, status, location, body, created) VALUES "
+        "(%s, UNHEX(REPEAT('0', 32)), 202, '/x', '{}', UTC_TIMESTAMP(6) - INTERVAL 25 HOUR)" % key_id(admin, old))
     deadline = time.monotonic() + 5 + SYNC_TIMEOUT
-    while sql("SELECT COUNT(*) FROM idempotency WHERE idem_key = '%s'" % old) != [["0"]]:
+    while sql("SELECT COUNT(*) FROM idempotency WHERE id = %s" % key_id(admin, old)) != [["0"]]:
         assert time.monotonic() < deadline, "the janitor did not sweep an expired key"
         time.sleep(0.2)
-    assert sql("SELECT COUNT(*) FROM idempotency WHERE idem_key = '%s'" % key) == [["1"]]
+    assert sql("SELECT COUNT(*) FROM idempotency WHERE id = %s" % key_id(admin, key)) == [["1"]]
 
 
 def test_without_a_key_a_retry_is_a_second_write(world, admin):

@@ -126,14 +126,14 @@ static void test_fingerprint(void **state)
 {
 	(void)state;
 	struct req a, b;
-	char x[65], y[65];
+	char x[IDEM_HEX + 1], y[IDEM_HEX + 1];
 	char b1[] = "{\"label\":\"x\"}", b2[] = "{\"label\":\"y\"}", b3[] = "{\"label\": \"x\"}";
 	keyed(&a, "k", b1);
 	keyed(&b, "k", b1);
 	retry_fingerprint(&a, x);
 	retry_fingerprint(&b, y);
 	assert_string_equal(x, y);
-	assert_int_equal(strlen(x), 64);
+	assert_int_equal(strlen(x), IDEM_HEX);
 	/* The body byte for byte, the method, the path, the contact it acts as. */
 	b.body = b2;
 	retry_fingerprint(&b, y);
