@@ -55,6 +55,8 @@ def world(admin):
     z = db_token(a, "z@access.example.com", admin=True)  # a member of a's group admin
     r = db_token(a, "revoked@access.example.com")
     w = db_token(b, "w@access.example.com", admin=True)
+    # The contacts exist before a chat names them (a slow build applies late).
+    assert get("/db/%s/sync" % a, token=admin, query={"at": enc(r["at"])}).status == 200
     chats = []
     refs = []
     for gid in ("team", "victim"):  # the victims are for the DELETE routes
