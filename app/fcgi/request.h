@@ -62,7 +62,7 @@ struct req {
 	char token_hash[65];     /* SHA-256 hex of the token, once auth found it valid ("" before) */
 	const char *idem_header; /* the Idempotency-Key header as sent, or NULL */
 	bool keyed;              /* a write whose key counts: key is filled, its slot claimed */
-	int key_slot;            /* the in-flight slot it holds, -1 (or 0 before retry_begin) when none */
+	int key_slot;            /* 1 + the in-flight slot it holds, 0 when none */
 	struct idem key;
 	char base[192];        /* "<base_path>/db/<db>": where its Locations point */
 	struct queue_req push; /* for the handler's queue_push (router: before the handler) */

@@ -256,5 +256,7 @@ int retry_checked(struct req *rq, struct reply *rp, int st)
 	MYSQL *m = req_m(rq);
 	if (!m || idem_find(m, &rq->key) != 1)
 		return st; /* not recorded: the 4xx stands (it queued nothing) */
+	if (!rq->key.request[0]) /* refused before retry_ready: an unreadable body, say */
+		retry_fingerprint(rq, rq->key.request);
 	return replay(rq, rp);
 }
