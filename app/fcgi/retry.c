@@ -104,9 +104,10 @@ static bool claim(struct req *rq)
 		}
 		if (cur != tag)
 			return true; /* another key holds the slot: this one goes untracked */
+		/* pid 0: being claimed (since is written before pid, so it is
+		 * current once pid is not 0). */
 		int pid = atomic_load(&s->pid);
-		bool stale = now_s() - atomic_load(&s->since) > STALE_S;
-		if (!stale && (pid == 0 || alive(pid)))
+		if (pid == 0 || (alive(pid) && now_s() - atomic_load(&s->since) <= STALE_S))
 			return false;
 		/* Left by a process that died: free it, then claim it. */
 		if (atomic_compare_exchange_strong(&s->tag, &cur, 0))
