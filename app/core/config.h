@@ -20,6 +20,7 @@ struct config {
 	int max_waits;         /* max_waits: requests waiting on at= at once, per process (10000) */
 	int max_waits_per_token; /* max_waits_per_token: the same per token (tokenless: one bucket) (1000) */
 	char hint_host[64];    /* hint_host: IPv4 address fronts hear hints on ("127.0.0.1"; "" none) */
+	int idempotency_hours; /* idempotency_hours: how long Idempotency-Keys and their answers are kept (24) */
 	char socket[256];      /* socket: FastCGI unix socket path ("var/run/runorg.sock") */
 	char base_path[128];   /* base_path: URL prefix RunOrg is served under ("") */
 	char db_host[128];     /* db_host ("localhost") */

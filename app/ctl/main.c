@@ -58,9 +58,10 @@ static int db_create_cmd(MYSQL *m, const char *text)
 	if (label_clean(text, strlen(text), &label, err, sizeof err))
 		return fail(err);
 	char id[ID_LEN + 1];
-	uint64_t pos = node_take(m) ? 0 : dbs_enqueue_create(m, label, id);
+	uint64_t pos = 0;
+	int e = node_take(m) ? QUEUE_FAILED : dbs_enqueue_create(m, NULL, label, id, &pos);
 	free(label);
-	if (!pos)
+	if (e != QUEUE_OK || !pos)
 		return fail("could not queue the database");
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_string(id));

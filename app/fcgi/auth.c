@@ -76,6 +76,7 @@ int auth_server_admin(struct req *rq, struct reply *rp)
 		return reply_internal(rp, "token lookup");
 	if (!found || !t.server_admin)
 		return reply_error(rp, 401, "A server administrator token is required");
+	memcpy(rq->token_hash, hex, sizeof rq->token_hash);
 	rq->server_admin = true;
 	rq->admin = true;
 	rq->admin_known = true;
@@ -131,6 +132,7 @@ int auth_database(struct req *rq, struct reply *rp)
 	if (!found || (!t.server_admin && strcmp(t.db, db)))
 		return reply_error(rp, 401, "Token is not valid for database %s", db);
 	rq->server_admin = t.server_admin;
+	memcpy(rq->token_hash, hex, sizeof rq->token_hash);
 	snprintf(rq->contact, sizeof rq->contact, "%s", t.contact);
 	const char *as = req_query(rq, "as");
 	if (as && !rq->server_admin && strcmp(as, rq->contact))

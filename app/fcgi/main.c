@@ -40,6 +40,7 @@
 #include "core/xalloc.h"
 #include "fcgi/hints.h"
 #include "fcgi/poll.h"
+#include "fcgi/retry.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/node.h"
@@ -415,6 +416,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (poll_share())
 		log_error("runorg-fcgi: workers will not share their clock polls");
+	if (retry_share())
+		log_error("runorg-fcgi: workers will not share the Idempotency-Keys in flight");
 	master(&sigs);
 	return 0;
 }

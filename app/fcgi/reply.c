@@ -156,12 +156,19 @@ void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
 	char head[320], kept[48] = "";
 	if (rp->kept > 0)
 		snprintf(kept, sizeof kept, "X-RunOrg-Kept: %lld\r\n", rp->kept);
-	int n = snprintf(head, sizeof head,
-	                 "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s%s"
-	                 "Content-Length: %zu\r\n\r\n",
+	int n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s%s",
 	                 status, status_text(status), status == 405 ? "Allow: " : "",
 	                 status == 405 ? rp->allow : "", status == 405 ? "\r\n" : "",
-	                 status == 503 ? "Retry-After: 1\r\n" : "", kept, len);
+	                 status == 503 || rp->retry_after ? "Retry-After: 1\r\n" : "", kept);
+	FCGX_PutStr(head, n, out);
+	/* A Location names a command (retry.c): made of a path and a ref, never
+	 * of request bytes but the database id, which routing has checked. */
+	if (rp->location && !strpbrk(rp->location, "\r\n")) {
+		FCGX_PutS("Location: ", out);
+		FCGX_PutS(rp->location, out);
+		FCGX_PutS("\r\n", out);
+	}
+	n = snprintf(head, sizeof head, "Content-Length: %zu\r\n\r\n", len);
 	FCGX_PutStr(head, n, out);
 	if (!rp->head)
 		FCGX_PutStr(text, (int)len, out);
@@ -179,4 +186,6 @@ void reply_free(struct reply *rp)
 	free(rp->current);
 	free(rp->expected);
 	rp->current = rp->expected = NULL;
+	free(rp->location);
+	rp->location = NULL;
 }

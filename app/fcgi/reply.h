@@ -20,6 +20,8 @@ struct reply {
 	bool timeout;      /* 503 after waiting on at= (reply_not_yet) */
 	struct clock *current, *expected; /* then (malloc'd, freed by reply_free) */
 	bool head;         /* answer to HEAD: status and headers only */
+	char *location;    /* Location: the command a delayed write queued (retry.c), owned, or NULL */
+	bool retry_after;  /* Retry-After: 1, as every 503 has */
 	long long kept;    /* > 0: test mode shows the position a kept answer is labelled with */
 };
 

@@ -136,6 +136,7 @@ int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp)
 		rq->method = "GET"; /* the same route, status and headers; reply_send leaves the body out */
 	}
 	read_token(rq, fr);
+	rq->idem_header = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", fr->envp);
 	rq->uri = raw_uri(fr);
 	int r = request_parse_uri(rq, rq->uri, rp);
 	if (!r)
@@ -231,6 +232,8 @@ void request_free(struct req *rq)
 	free(rq->wait_for);
 	free(rq->uri);
 	free(rq->body);
+	queue_req_free(&rq->push);
+	idem_forget(&rq->key);
 	if (rq->json)
 		json_object_put(rq->json);
 }

@@ -11,6 +11,8 @@
 #include "core/clock.h"
 #include "core/id.h"
 #include "fcgi/reply.h"
+#include "store/idem.h"
+#include "store/queue.h"
 
 #define REQ_MAX_SEGS 16
 #define REQ_MAX_QUERY 16
@@ -55,6 +57,15 @@ struct req {
 	uint64_t received_us;
 	uint32_t mark;    /* fresh_mark() when the request arrived (see fresh_position) */
 	uint64_t wait_us; /* time spent waiting for a clock (at=, /sync), for the request log */
+
+	/* Writes (retry.c): who queues, the answer, the Idempotency-Key. */
+	char token_hash[65];     /* SHA-256 hex of the token, once auth found it valid ("" before) */
+	const char *idem_header; /* the Idempotency-Key header as sent, or NULL */
+	bool keyed;              /* a write whose key counts: key is filled, its slot claimed */
+	int key_slot;            /* 1 + the in-flight slot it holds, 0 when none */
+	struct idem key;
+	char base[192];        /* "<base_path>/db/<db>": where its Locations point */
+	struct queue_req push; /* for the handler's queue_push (router: before the handler) */
 };
 
 /* Reads method, path, query, token and the announced body length (400 when

@@ -12,8 +12,10 @@
 #include "fcgi/cache.h"
 #include "fcgi/fresh.h"
 #include "fcgi/poll.h"
+#include "fcgi/retry.h"
 #include "fcgi/wait.h"
 #include "resources/chat_routes.h"
+#include "resources/commands_routes.h"
 #include "resources/contacts_routes.h"
 #include "resources/dbs_routes.h"
 #include "resources/groups_routes.h"
@@ -31,8 +33,10 @@ static const struct route routes[] = {
 	{"POST", "/test/hints",               test_hints,      R_OPEN | R_TEST | R_BODY},
 	{"POST", "/db/create",                db_create,       R_ADMIN | R_BODY},
 	{"GET",  "/db/all",                   db_all,          R_ADMIN},
+	{"GET",  "/commands/{ref}",           server_command_get, R_ADMIN},
 	{"POST", "/db/{db}/test/auth",        db_test_auth,    R_DB | R_OPEN | R_TEST | R_BODY},
 	{"GET",  "/db/{db}/sync",             db_sync,         R_DB},
+	{"GET",  "/db/{db}/commands/{ref}",   command_get,     R_DB},
 	{"POST", "/db/{db}/contacts/import",  contacts_import, R_DB | R_BODY},
 	{"GET",  "/db/{db}/contacts/search",  contacts_search, R_DB | R_CACHE},
 	{"GET",  "/db/{db}/contacts/{cid}",   contact_get,     R_DB | R_CACHE},
@@ -288,6 +292,7 @@ static void reply(struct exchange *x)
 	else
 		request_path(rq, path, sizeof path);
 	reply_send(x->fr.out, rp, path);
+	retry_end(rq); /* its key, if any, is no longer in flight */
 	/* The request log: the route template, never the token, the query or the body. */
 	log_info("%s %s %d wait=%.1fms total=%.1fms", rq->head ? "HEAD" : rq->method, path, rp->status,
 	         rq->wait_us / 1000.0, (db_now_us() - rq->received_us) / 1000.0);
@@ -320,6 +325,8 @@ bool router_run(struct exchange *x)
 			st = check(rq, rp);
 		if (!st)
 			st = wait_parse_at(rq, rp, &want, &at);
+		if (!st)
+			st = retry_begin(rq, rp); /* Idempotency-Key: 400, or 409 while in flight */
 		x->step = STEP_AFTER_AT;
 		if (!st && at && (st = wait_clock(x, &want)) == WAIT_PARKED)
 			return false; /* x is the wait's now: not a field of it may be touched */
@@ -332,6 +339,8 @@ bool router_run(struct exchange *x)
 			st = auth_database(rq, rp); /* the wait is over: the database exists now, or 404 */
 		if (!st)
 			st = body(rq, &x->fr, rp);
+		if (!st)
+			retry_ready(rq);
 		if (!st)
 			st = answer(rq, rp);
 		x->step = STEP_AFTER_HANDLER_WAIT;
@@ -351,6 +360,7 @@ bool router_run(struct exchange *x)
 			st = answer(rq, rp);
 		break;
 	}
+	st = retry_checked(rq, rp, st); /* a 4xx to a key recorded before: its answer */
 	if (st == 500)
 		st = unavailable(rq, rp);
 	x->st = st;

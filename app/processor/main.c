@@ -32,6 +32,7 @@
 #include "processor/appliers.h"
 #include "processor/heartbeat.h"
 #include "processor/hints.h"
+#include "processor/janitor.h"
 #include "resources/apply.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -82,14 +83,18 @@ static int apply_one(MYSQL *m, bool careful, const struct applier *a, const char
 	if (careful && db_exec(m, "SAVEPOINT cmd") < 0)
 		return APPLY_ERROR;
 	if (!a)
-		snprintf(reason, size, "unknown command kind '%.64s'", kind);
+		snprintf(
+		    reason, size,
+		    "Unknown command kind '%.64s': this processor is older than the front that queued it",
+		    kind);
 	else if (!payload)
-		snprintf(reason, size, "unreadable payload");
+		snprintf(reason, size, "Unreadable command (its payload is not JSON)");
 	else
 		r = a->apply(m, db, payload, reason, size);
 	if (r == APPLY_ERROR && !transient(m)) {
 		/* The same statement would fail again: record why and move on. */
-		snprintf(reason, size, "database error %u: %.200s", mysql_errno(m), mysql_error(m));
+		snprintf(reason, size, "The database refused the command (error %u: %.160s)", mysql_errno(m),
+		         mysql_error(m));
 		r = APPLY_FAILED;
 	}
 	if (careful && r == APPLY_FAILED && db_exec(m, "ROLLBACK TO SAVEPOINT cmd") < 0)
@@ -562,7 +567,7 @@ int main(int argc, char **argv)
 	/* `streams` of the configuration only sizes a new installation
 	 * (migrate_run): the streams applied are those of the table. */
 	MYSQL *m = connect_at_start();
-	if (!m || migrate_run(m) || heartbeat_start()) {
+	if (!m || migrate_run(m) || heartbeat_start() || janitor_start()) {
 		log_error("processor: cannot prepare the database");
 		return 1;
 	}

@@ -32,7 +32,7 @@ int chat_exists(MYSQL *m, const char *db, const char *id)
 
 static int malformed(char *reason, size_t size, const char *kind)
 {
-	snprintf(reason, size, "malformed %s command", kind);
+	snprintf(reason, size, "Malformed %s command", kind);
 	return APPLY_FAILED;
 }
 
@@ -98,7 +98,8 @@ int chat_apply_create(MYSQL *m, const char *db, json_object *payload, char *reas
 		if (n < 0)
 			return APPLY_ERROR;
 		if (n > 0) {
-			snprintf(reason, size, "a private-message chat for %s already exists", pm);
+			snprintf(reason, size, "A private-message chat for %s already exists: use that one",
+			         pm);
 			return APPLY_FAILED;
 		}
 	}
@@ -109,7 +110,7 @@ int chat_apply_create(MYSQL *m, const char *db, json_object *payload, char *reas
 	if (r < 0)
 		return APPLY_ERROR;
 	if (r == 0) {
-		snprintf(reason, size, "Chat %s already exists", id);
+		snprintf(reason, size, "Chat '%s' already exists", id);
 		return APPLY_FAILED;
 	}
 	int a = participants_insert(m, db, id, "chat_contacts", "contact", contacts);
@@ -167,7 +168,7 @@ int chat_apply_post(MYSQL *m, const char *db, json_object *payload, char *reason
 	if (found < 0)
 		return APPLY_ERROR;
 	if (!found) {
-		snprintf(reason, size, "Chat '%s' does not exist (any more)", chat);
+		snprintf(reason, size, "Chat '%s' was deleted before the message was posted", chat);
 		return APPLY_FAILED;
 	}
 	if (db_exec(m,

@@ -19,6 +19,7 @@
 #include "core/xalloc.h"
 #include "fcgi/access.h"
 #include "fcgi/auth.h"
+#include "fcgi/retry.h"
 #include "fcgi/validate.h"
 #include "resources/audience.h"
 #include "resources/chat.h"
@@ -360,13 +361,14 @@ static bool retryable(MYSQL *m)
 
 /* Queues the creation of a private-message room unless the pair has one: then id and
  * *pos become those of the existing room (the position that creates it, so that its
- * clock makes the room visible). Returns 0, or -1 when the database fails. */
+ * clock makes the room visible). The answer is made, and recorded under the request's
+ * key, in the same transaction. Returns what queue_push returns. */
 static int pm_create(struct req *rq, const char *key, json_object *cmd, char id[ID_LEN + 1], uint64_t *pos)
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
 		*pos = 0;
 		if (db_begin(rq->m))
-			return -1;
+			return QUEUE_FAILED;
 		/* Inserting the key first: a concurrent create of the same pair waits here
 		 * until this transaction ends, then sees the room it made. */
 		long long r = db_exec(
@@ -374,7 +376,8 @@ static int pm_create(struct req *rq, const char *key, json_object *cmd, char id[
 		    "INSERT IGNORE INTO chat_pm (db, pm, chat, stream, pos) VALUES (%Q, %Q, %Q, %u, 0)",
 		    rq->db, key, id, rq->stream);
 		if (r == 1) {
-			*pos = queue_push_tx(rq->m, rq->stream, rq->db, "chat.create", json_text(cmd));
+			*pos = queue_push_tx(rq->m, &rq->push, rq->stream, rq->db, "chat.create",
+			                     json_text(cmd));
 			if (*pos && db_exec(rq->m, "UPDATE chat_pm SET pos = %llu WHERE db = %Q AND pm = %Q",
 			                    (unsigned long long)*pos, rq->db, key) != 1)
 				*pos = 0;
@@ -391,14 +394,24 @@ static int pm_create(struct req *rq, const char *key, json_object *cmd, char id[
 			if (res)
 				mysql_free_result(res);
 		}
-		if (*pos && !db_commit(rq->m))
-			return 0;
-		bool again = retryable(rq->m) || r == 0; /* r == 0: the room's creator rolled back */
+		int e = QUEUE_FAILED;
+		if (*pos) {
+			json_object *head = json_object_new_object();
+			json_object_object_add(head, "id", json_object_new_string(id));
+			retry_head(rq, head);
+			e = queue_answer_tx(rq->m, &rq->push, rq->stream, *pos);
+		}
+		if (e == QUEUE_OK && !db_commit(rq->m))
+			return QUEUE_OK;
+		bool again = e != QUEUE_TAKEN &&
+		             (retryable(rq->m) || r == 0); /* r == 0: the room's creator rolled back */
 		db_rollback(rq->m);
+		if (e == QUEUE_TAKEN)
+			return QUEUE_TAKEN;
 		if (!again)
-			return -1;
+			return QUEUE_FAILED;
 	}
-	return -1;
+	return QUEUE_FAILED;
 }
 
 int chat_create(struct req *rq, struct reply *rp)
@@ -449,19 +462,17 @@ int chat_create(struct req *rq, struct reply *rp)
 		json_object_object_add(cmd, "audience", c.audience);
 	free(c.subject);
 	uint64_t pos = 0;
+	int e;
 	if (c.pm) {
-		if (pm_create(rq, key, cmd, id, &pos))
-			pos = 0;
+		e = pm_create(rq, key, cmd, id, &pos);
 	} else {
-		pos = queue_push(rq->m, rq->stream, rq->db, "chat.create", json_text(cmd));
+		json_object *head = json_object_new_object();
+		json_object_object_add(head, "id", json_object_new_string(id));
+		retry_head(rq, head);
+		e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "chat.create", json_text(cmd), &pos);
 	}
 	json_object_put(cmd);
-	if (!pos)
-		return reply_internal(rp, "enqueue chat.create");
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "at", json_at(rq->stream, pos));
-	return reply_json(rp, 202, o);
+	return retry_accepted(rq, rp, e, "enqueue chat.create");
 }
 
 /* ---- Post ---- */
@@ -498,24 +509,25 @@ int chat_post(struct req *rq, struct reply *rp)
 	json_object_object_add(cmd, "author", json_object_new_string(author));
 	json_object_object_add(cmd, "time", json_object_new_string(isotime_text(rq->received_us / 1000000)));
 	json_object_object_add(cmd, "body", json_object_new_string_len(text, (int)strlen(text)));
-	uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "chat.post", json_text(cmd));
+	json_object *head = json_object_new_object();
+	json_object_object_add(head, "id", json_object_new_string(id));
+	retry_head(rq, head);
+	uint64_t pos;
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "chat.post", json_text(cmd), &pos);
 	json_object_put(cmd);
-	if (!pos)
-		return reply_internal(rp, "enqueue chat.post");
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "at", json_at(rq->stream, pos));
-	return reply_json(rp, 202, o);
+	return retry_accepted(rq, rp, e, "enqueue chat.post");
 }
 
 /* ---- Deletes: idempotent ---- */
 
-/* 202 {"at"}: the position of the command, or [] when nothing was queued. */
-static int at_reply(struct reply *rp, uint32_t stream, uint64_t pos)
+/* 202 {"at"} for a write that turns out to change nothing: queued nothing, but
+ * answered (and recorded under its Idempotency-Key) like any write. */
+static int nothing_to_queue(struct req *rq, struct reply *rp, const char *kind)
 {
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "at", pos ? json_at(stream, pos) : json_object_new_array());
-	return reply_json(rp, 202, o);
+	uint64_t pos;
+	retry_head(rq, NULL);
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, kind, NULL, &pos);
+	return retry_accepted(rq, rp, e, kind);
 }
 
 /* A server administrator's delete is queued whatever the projection shows now:
@@ -536,19 +548,20 @@ int chat_delete(struct req *rq, struct reply *rp)
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "chat", json_object_new_string(chat));
 	uint64_t pos = 0;
+	int e = QUEUE_FAILED;
 	/* The pair of a private-message room is free again for creates queued after this one. */
 	if (!db_begin(rq->m)) {
-		if (db_exec(rq->m, "DELETE FROM chat_pm WHERE db = %Q AND chat = %Q", rq->db, chat) < 0 ||
-		    !(pos = queue_push_tx(rq->m, rq->stream, rq->db, "chat.delete", json_text(cmd))) ||
-		    db_commit(rq->m)) {
+		if (db_exec(rq->m, "DELETE FROM chat_pm WHERE db = %Q AND chat = %Q", rq->db, chat) >= 0 &&
+		    (pos =
+		         queue_push_tx(rq->m, &rq->push, rq->stream, rq->db, "chat.delete", json_text(cmd))))
+			e = queue_answer_tx(rq->m, &rq->push, rq->stream, pos);
+		if (e == QUEUE_OK && db_commit(rq->m))
+			e = QUEUE_FAILED;
+		if (e != QUEUE_OK)
 			db_rollback(rq->m);
-			pos = 0;
-		}
 	}
 	json_object_put(cmd);
-	if (!pos)
-		return reply_internal(rp, "enqueue chat.delete");
-	return at_reply(rp, rq->stream, pos);
+	return retry_accepted(rq, rp, e, "enqueue chat.delete");
 }
 
 /* Who wrote item of chat: 1 the caller, 2 someone else, 0 no such item (yet), -1 the database failed. */
@@ -595,11 +608,10 @@ int chat_item_delete(struct req *rq, struct reply *rp)
 	json_object_object_add(cmd, "item", json_object_new_string(item));
 	if (only_by)
 		json_object_object_add(cmd, "author", json_object_new_string(only_by));
-	uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "chat.item_delete", json_text(cmd));
+	uint64_t pos;
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "chat.item_delete", json_text(cmd), &pos);
 	json_object_put(cmd);
-	if (!pos)
-		return reply_internal(rp, "enqueue chat.item_delete");
-	return at_reply(rp, rq->stream, pos);
+	return retry_accepted(rq, rp, e, "enqueue chat.item_delete");
 }
 
 /* ---- Update: subject and audience ---- */
@@ -625,7 +637,7 @@ int chat_update(struct req *rq, struct reply *rp)
 		return st;
 	}
 	if (!has_subject && !audience) /* nothing to change: nothing to wait for */
-		return at_reply(rp, rq->stream, 0);
+		return nothing_to_queue(rq, rp, "chat.update");
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "chat", json_object_new_string(chat));
 	if (has_subject)
@@ -633,9 +645,9 @@ int chat_update(struct req *rq, struct reply *rp)
 	if (audience)
 		json_object_object_add(cmd, "audience", audience);
 	free(subject);
-	uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "chat.update", json_text(cmd));
+	uint64_t pos;
+	retry_head(rq, NULL);
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "chat.update", json_text(cmd), &pos);
 	json_object_put(cmd);
-	if (!pos)
-		return reply_internal(rp, "enqueue chat.update");
-	return at_reply(rp, rq->stream, pos);
+	return retry_accepted(rq, rp, e, "enqueue chat.update");
 }

@@ -153,7 +153,7 @@ static int insert_contacts(MYSQL *m, const char *const *dbs, json_object *const 
 		json_object *list;
 		if (!json_object_object_get_ex(payloads[k], "contacts", &list) ||
 		    !json_object_is_type(list, json_type_array)) {
-			snprintf(reason, size, "malformed contacts.import command");
+			snprintf(reason, size, "Malformed contacts.import command");
 			r = APPLY_FAILED;
 			break;
 		}
@@ -161,7 +161,7 @@ static int insert_contacts(MYSQL *m, const char *const *dbs, json_object *const 
 		for (size_t i = 0; i < len && r == APPLY_OK; i++)
 			if ((r = inserter_add(&in, dbs[k], json_object_array_get_idx(list, i))) ==
 			    APPLY_FAILED)
-				snprintf(reason, size, "malformed contact %zu", i);
+				snprintf(reason, size, "Malformed contact %zu", i);
 	}
 	if (r == APPLY_OK)
 		r = inserter_flush(&in);
@@ -186,7 +186,7 @@ int contacts_apply_test_auth(MYSQL *m, const char *db, json_object *payload, cha
 	json_object *a;
 	bool admin = json_object_object_get_ex(payload, "admin", &a) && json_object_get_boolean(a);
 	if (!id) {
-		snprintf(reason, size, "malformed contacts.test_auth command");
+		snprintf(reason, size, "Malformed contacts.test_auth command");
 		return APPLY_FAILED;
 	}
 	long long exists = db_value(m, "SELECT COUNT(*) FROM contacts WHERE db = %Q AND id = %Q", db, id);

@@ -10,6 +10,7 @@
 #include "core/person.h"
 #include "core/xalloc.h"
 #include "fcgi/auth.h"
+#include "fcgi/retry.h"
 #include "fcgi/validate.h"
 #include "resources/contacts.h"
 #include "store/db.h"
@@ -103,12 +104,31 @@ static int item_match(MYSQL *m, const char *db, struct item *it)
 	return 0;
 }
 
-/* What the group-commit leader needs to make an import's command. */
+/* What the group-commit leader needs to make an import's command, and the
+ * head of its answer ("created"), which only the leader knows. */
 struct import_job {
 	const char *db;
 	struct item *it;
 	size_t n;
+	struct queue_req *req;
 };
+
+/* The head of an import's answer: "created":[ids in input order], */
+static void created_head(struct import_job *job)
+{
+	json_object *head = json_object_new_object(), *created = json_object_new_array();
+	for (size_t i = 0; i < job->n; i++)
+		json_object_array_add(created, json_object_new_string(job->it[i].id));
+	json_object_object_add(head, "created", created);
+	const char *t = json_text(head);
+	size_t n = strlen(t); /* {"created":[...]} without its braces, then a comma */
+	free(job->req->head);
+	job->req->head = xmalloc(n);
+	memcpy(job->req->head, t + 1, n - 2);
+	job->req->head[n - 2] = ',';
+	job->req->head[n - 1] = 0;
+	json_object_put(head);
+}
 
 /* (db, e-mail key) -> the id it gets within one run: open addressing over
  * pointers into the run's items, sized twice their number. */
@@ -252,6 +272,7 @@ static int import_prepare(MYSQL *m, void **jobv, char **made, int *after, int n)
 			}
 		}
 		xprintbuf_puts(cmd, "]}");
+		created_head(jobs[j]);
 		/* A bulk import's text is not copied. */
 		if (fresh) {
 			made[j] = xprintbuf_take(cmd);
@@ -285,23 +306,19 @@ int contacts_import(struct req *rq, struct reply *rp)
 	 * run that queues it writes the command text one contact at a time. */
 	json_object_put(rq->json);
 	rq->json = NULL;
-	struct import_job job = {rq->db, it, n};
+	struct import_job job = {rq->db, it, n, &rq->push};
 	uint64_t pos = 0;
-	if (n && queue_push_prepared(rq->m, rq->stream, rq->db, "contacts.import", rq->body_len,
-	                             import_prepare, &job, &pos)) {
-		items_free(it, n);
-		return reply_internal(rp, "enqueue contacts.import");
+	int e;
+	if (n) {
+		e = queue_push_prepared(rq->m, &rq->push, rq->stream, rq->db, "contacts.import", rq->body_len,
+		                        import_prepare, &job, &pos);
+	} else {
+		created_head(&job);
+		e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "contacts.import", NULL, &pos);
 	}
-	json_object *created = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(created, json_object_new_string(it[i].id));
+	/* Nothing new, nor made by an import queued just before: "at": []. */
 	items_free(it, n);
-	/* Nothing new, nor made by an import queued just before: nothing to wait for. */
-	json_object *at = pos ? json_at(rq->stream, pos) : json_object_new_array();
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "created", created);
-	json_object_object_add(o, "at", at);
-	return reply_json(rp, 202, o);
+	return retry_accepted(rq, rp, e, "enqueue contacts.import");
 }
 
 /* ---- Reads ---- */
@@ -503,23 +520,21 @@ int contact_put(struct req *rq, struct reply *rp)
 		json_object_put(set);
 		return st;
 	}
-	uint64_t pos = 0;
+	/* Nothing to change: nothing queued, nothing to wait for ("at": []). */
+	json_object *cmd = NULL;
 	if (json_object_object_length(set) > 0) {
-		json_object *cmd = json_object_new_object();
+		cmd = json_object_new_object();
 		json_object_object_add(cmd, "id", json_object_new_string(cid));
 		json_object_object_add(cmd, "set", json_object_get(set));
-		pos = queue_push(rq->m, rq->stream, rq->db, "contacts.update", json_text(cmd));
-		json_object_put(cmd);
-		if (!pos) {
-			json_object_put(set);
-			return reply_internal(rp, "enqueue contacts.update");
-		}
 	}
 	json_object_put(set);
-	/* Nothing to change: nothing to wait for. */
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "at", pos ? json_at(rq->stream, pos) : json_object_new_array());
-	return reply_json(rp, 202, o);
+	uint64_t pos;
+	retry_head(rq, NULL);
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "contacts.update", cmd ? json_text(cmd) : NULL,
+	                   &pos);
+	if (cmd)
+		json_object_put(cmd);
+	return retry_accepted(rq, rp, e, "enqueue contacts.update");
 }
 
 /* ---- Test mode: a contact and its token ---- */
@@ -544,30 +559,44 @@ int db_test_auth(struct req *rq, struct reply *rp)
 	}
 	struct item it = {.email = email ? email : xstrdup("test@runorg.com")};
 	it.key = person_email_key(it.email);
-	char token[TOKEN_LEN + 1];
+	char token[TOKEN_LEN + 1], hash[65];
 	uint64_t pos = 0;
 	if (!item_match(rq->m, rq->db, &it) && !db_begin(rq->m)) {
 		json_object *cmd = json_object_new_object();
 		json_object_object_add(cmd, "id", json_object_new_string(it.id));
 		json_object_object_add(cmd, "email", json_object_new_string(it.email));
 		json_object_object_add(cmd, "admin", json_object_new_boolean(admin));
-		/* Token and command commit together: the token works at once. */
-		if (tokens_new(rq->m, rq->db, it.id, token) ||
-		    !(pos = queue_push_tx(rq->m, rq->stream, rq->db, "contacts.test_auth", json_text(cmd))) ||
-		    db_commit(rq->m)) {
+		/* Token and command commit together: the token works at once, and the
+		 * command is its own (it may read it at its Location). */
+		bool ok = !tokens_new(rq->m, rq->db, it.id, token);
+		if (ok) {
+			tokens_hash(token, hash);
+			rq->push.token = hash;
+			rq->push.contact = it.id;
+		}
+		if (!ok ||
+		    !(pos = queue_push_tx(rq->m, &rq->push, rq->stream, rq->db, "contacts.test_auth",
+		                          json_text(cmd))) ||
+		    queue_answer_tx(rq->m, &rq->push, rq->stream, pos) != QUEUE_OK || db_commit(rq->m)) {
 			db_rollback(rq->m);
 			pos = 0;
 		}
+		rq->push.token = NULL;
+		rq->push.contact = NULL;
 		json_object_put(cmd);
 	}
 	free(it.email);
 	free(it.key);
 	if (!pos)
 		return reply_internal(rp, "test auth");
+	/* Not the answer queue_answer_tx made: this one holds a token, and has no
+	 * key to record (the route takes no token, so keys are not its). */
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "token", json_object_new_string(token));
 	json_object_object_add(o, "at", json_at(rq->stream, pos));
 	json_object_object_add(o, "id", json_object_new_string(it.id));
+	rp->location = rq->push.location;
+	rq->push.location = NULL;
 	return reply_json(rp, 202, o);
 }
 

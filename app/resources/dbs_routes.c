@@ -6,8 +6,9 @@
 #include "core/isotime.h"
 #include "core/xalloc.h"
 #include "fcgi/poll.h"
-#include "fcgi/validate.h"
+#include "fcgi/retry.h"
 #include "fcgi/router.h"
+#include "fcgi/validate.h"
 #include "resources/dbs.h"
 #include "store/db.h"
 #include "store/queue.h"
@@ -96,14 +97,10 @@ int db_create(struct req *rq, struct reply *rp)
 	if (st)
 		return st;
 	char id[ID_LEN + 1];
-	uint64_t pos = dbs_enqueue_create(rq->m, label, id);
+	uint64_t pos;
+	int e = dbs_enqueue_create(rq->m, &rq->push, label, id, &pos);
 	free(label);
-	if (!pos)
-		return reply_internal(rp, "enqueue db.create");
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "at", json_at(QUEUE_SERVER_STREAM, pos));
-	return reply_json(rp, 202, o);
+	return retry_accepted(rq, rp, e, "enqueue db.create");
 }
 
 int db_all(struct req *rq, struct reply *rp)

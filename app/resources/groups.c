@@ -86,7 +86,7 @@ int groups_apply_create(MYSQL *m, const char *db, json_object *payload, char *re
 {
 	const char *id = json_get_string(payload, "id"), *label = json_get_string(payload, "label");
 	if (!id || !id_group_valid(id)) {
-		snprintf(reason, size, "malformed groups.create command");
+		snprintf(reason, size, "Malformed groups.create command");
 		return APPLY_FAILED;
 	}
 	long long r = strcmp(id, GROUP_ADMIN) ? db_exec(m,
@@ -97,7 +97,7 @@ int groups_apply_create(MYSQL *m, const char *db, json_object *payload, char *re
 	if (r < 0)
 		return APPLY_ERROR;
 	if (r == 0) {
-		snprintf(reason, size, "Group '%s' already exists", id);
+		snprintf(reason, size, "Group '%s' was created by an earlier command: choose another id", id);
 		return APPLY_FAILED;
 	}
 	/* A deleted group left no memberships nor audience, but be sure a re-created one starts empty. */
@@ -147,20 +147,20 @@ static int members_command(MYSQL *m, const char *db, json_object *payload, const
 	*in = NULL;
 	if (!*id || !json_object_object_get_ex(payload, "contacts", &list) ||
 	    !json_object_is_type(list, json_type_array) || json_object_array_length(list) == 0) {
-		snprintf(reason, size, "malformed groups membership command");
+		snprintf(reason, size, "Malformed groups membership command");
 		return APPLY_FAILED;
 	}
 	size_t n = json_object_array_length(list);
 	for (size_t i = 0; i < n; i++)
 		if (!json_object_is_type(json_object_array_get_idx(list, i), json_type_string)) {
-			snprintf(reason, size, "malformed groups membership command");
+			snprintf(reason, size, "Malformed groups membership command");
 			return APPLY_FAILED;
 		}
 	int e = group_exists(m, db, *id);
 	if (e < 0)
 		return APPLY_ERROR;
 	if (!e) {
-		snprintf(reason, size, "Group '%s' does not exist", *id);
+		snprintf(reason, size, "Group '%s' was deleted before this change was applied", *id);
 		return APPLY_FAILED;
 	}
 	*in = group_quote_ids(m, list);
@@ -200,14 +200,14 @@ int groups_apply_delete(MYSQL *m, const char *db, json_object *payload, char *re
 {
 	const char *id = json_get_string(payload, "id");
 	if (!id || !strcmp(id, GROUP_ADMIN)) {
-		snprintf(reason, size, "malformed groups.delete command");
+		snprintf(reason, size, "Malformed groups.delete command");
 		return APPLY_FAILED;
 	}
 	long long r = db_exec(m, "DELETE FROM `groups` WHERE db = %Q AND id = %Q", db, id);
 	if (r < 0)
 		return APPLY_ERROR;
 	if (r == 0) {
-		snprintf(reason, size, "Group '%s' does not exist", id);
+		snprintf(reason, size, "Group '%s' was already deleted by an earlier command", id);
 		return APPLY_FAILED;
 	}
 	if (db_exec(m, "DELETE FROM group_members WHERE db = %Q AND grp = %Q", db, id) < 0)

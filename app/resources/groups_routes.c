@@ -14,6 +14,7 @@
 #include "core/id.h"
 #include "fcgi/access.h"
 #include "fcgi/auth.h"
+#include "fcgi/retry.h"
 #include "fcgi/validate.h"
 #include "resources/audience.h"
 #include "resources/contacts.h"
@@ -28,18 +29,21 @@ static int need_admin(struct req *rq, struct reply *rp)
 	return reply_error(rp, 403, "Only members of group admin may change groups");
 }
 
-/* Queues one command of this database and answers 202 {"at"} (plus "id" when given). */
+/* Queues one command of this database (none when cmd is NULL: nothing to change) and
+ * answers 202 {"at"} (plus "id" when given), with its Location. */
 static int enqueue(struct req *rq, struct reply *rp, const char *kind, json_object *cmd, const char *id)
 {
-	uint64_t pos = queue_push(rq->m, rq->stream, rq->db, kind, json_text(cmd));
-	json_object_put(cmd);
-	if (!pos)
-		return reply_internal(rp, kind);
-	json_object *o = json_object_new_object();
-	if (id)
-		json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "at", json_at(rq->stream, pos));
-	return reply_json(rp, 202, o);
+	json_object *head = NULL;
+	if (id) {
+		head = json_object_new_object();
+		json_object_object_add(head, "id", json_object_new_string(id));
+	}
+	retry_head(rq, head);
+	uint64_t pos;
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, kind, cmd ? json_text(cmd) : NULL, &pos);
+	if (cmd)
+		json_object_put(cmd);
+	return retry_accepted(rq, rp, e, kind);
 }
 
 /* ---- Create ---- */
@@ -177,11 +181,9 @@ static int change_members(struct req *rq, struct reply *rp, bool add)
 		return st;
 	}
 	if (json_object_array_length(ids) == 0) {
-		/* Nothing to change: nothing to wait for. */
+		/* Nothing to change: nothing to wait for ("at": []). */
 		json_object_put(ids);
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "at", json_object_new_array());
-		return reply_json(rp, 202, o);
+		return enqueue(rq, rp, add ? "groups.add" : "groups.remove", NULL, NULL);
 	}
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "id", json_object_new_string(id));

@@ -15,6 +15,7 @@
 #include "core/id.h"
 #include "core/isotime.h"
 #include "fcgi/auth.h"
+#include "fcgi/retry.h"
 #include "fcgi/validate.h"
 #include "resources/keys.h"
 #include "store/db.h"
@@ -75,14 +76,13 @@ int keys_create(struct req *rq, struct reply *rp)
 	json_object_object_add(cmd, "secret", json_object_new_string(sealed));
 	json_object_object_add(cmd, "created", json_object_new_string(isotime_text(db_now_us() / 1000000)));
 	free(sealed);
-	uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "keys.create", json_text(cmd));
+	json_object *head = json_object_new_object();
+	json_object_object_add(head, "id", json_object_new_string(id));
+	retry_head(rq, head);
+	uint64_t pos;
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "keys.create", json_text(cmd), &pos);
 	json_object_put(cmd);
-	if (!pos)
-		return reply_internal(rp, "enqueue keys.create");
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "at", json_at(rq->stream, pos));
-	return reply_json(rp, 202, o);
+	return retry_accepted(rq, rp, e, "enqueue keys.create");
 }
 
 int keys_list(struct req *rq, struct reply *rp)
@@ -124,20 +124,16 @@ int key_delete(struct req *rq, struct reply *rp)
 		return reply_internal(rp, "key lookup");
 	if (enabled == -2)
 		return reply_error(rp, 404, "Key '%.64s' does not exist", id);
-	json_object *o = json_object_new_object();
-	if (enabled == 0) {
-		/* Deleted already: nothing left to do, nothing to wait for. */
-		json_object_object_add(o, "at", json_object_new_array());
-		return reply_json(rp, 202, o);
+	/* Deleted already: nothing left to do, nothing queued, nothing to wait for. */
+	json_object *cmd = NULL;
+	if (enabled != 0) {
+		cmd = json_object_new_object();
+		json_object_object_add(cmd, "id", json_object_new_string(id));
 	}
-	json_object *cmd = json_object_new_object();
-	json_object_object_add(cmd, "id", json_object_new_string(id));
-	uint64_t pos = queue_push(rq->m, rq->stream, rq->db, "keys.delete", json_text(cmd));
-	json_object_put(cmd);
-	if (!pos) {
-		json_object_put(o);
-		return reply_internal(rp, "enqueue keys.delete");
-	}
-	json_object_object_add(o, "at", json_at(rq->stream, pos));
-	return reply_json(rp, 202, o);
+	retry_head(rq, NULL);
+	uint64_t pos;
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "keys.delete", cmd ? json_text(cmd) : NULL, &pos);
+	if (cmd)
+		json_object_put(cmd);
+	return retry_accepted(rq, rp, e, "enqueue keys.delete");
 }

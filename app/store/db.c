@@ -64,12 +64,26 @@ MYSQL *db_connect_scripts(void)
 	return m;
 }
 
+/* Logs the statement's failure, and notes it for db_state. A duplicate key is
+ * an answer, not a fault (an Idempotency-Key recorded before, store/idem.c),
+ * and MariaDB's message for it quotes the key's value, which came with a
+ * request: that one is logged at debug level, without the message. */
+static void log_failure(MYSQL *m, const char *where)
+{
+	if (mysql_errno(m) == 1062 /* ER_DUP_ENTRY */)
+		log_debug("mysql: duplicate key (%s)", where);
+	else
+		log_error("mysql: %s (%s)", mysql_error(m), where);
+	note_failure(m);
+}
+
 int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *insert_id)
 {
 	int done = 0;
 	if (mysql_real_query(m, sql, strlen(sql))) {
-		log_error("mysql: %s (in a script of %d statements)", mysql_error(m), n);
-		note_failure(m);
+		char where[64];
+		snprintf(where, sizeof where, "in a script of %d statements", n);
+		log_failure(m, where);
 		return -1;
 	}
 	for (;;) {
@@ -83,8 +97,9 @@ int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *i
 		done++;
 		int more = mysql_next_result(m);
 		if (more > 0) {
-			log_error("mysql: %s (statement %d of a script)", mysql_error(m), done + 1);
-			note_failure(m);
+			char where[64];
+			snprintf(where, sizeof where, "statement %d of a script", done + 1);
+			log_failure(m, where);
 			return -1;
 		}
 		if (more < 0)
@@ -179,7 +194,10 @@ static int sql_run(MYSQL *m, const char *fmt, va_list ap)
 	if (r) {
 		/* The statement up to its first quoted value: request data (bodies) stays out of logs. */
 		int shown = (int)strcspn(s, "'");
-		log_error("mysql: %s (in: %.*s)", mysql_error(m), shown < 200 ? shown : 200, s);
+		if (mysql_errno(m) == 1062 /* ER_DUP_ENTRY: see log_failure */)
+			log_debug("mysql: duplicate key (in: %.*s)", shown < 200 ? shown : 200, s);
+		else
+			log_error("mysql: %s (in: %.*s)", mysql_error(m), shown < 200 ? shown : 200, s);
 		note_failure(m);
 	}
 	free(s);

@@ -318,7 +318,8 @@ def sql(query):
                         "-uroot", "-N", "-B", "runorg", "-e", query], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=30)
     assert r.returncode == 0, r.stderr
-    return [line.split("\t") for line in r.stdout.decode().splitlines()]
+    # Binary columns (the idempotency table's ids) come back as bytes: replaced, not fatal.
+    return [line.split("\t") for line in r.stdout.decode(errors="replace").splitlines()]
 
 
 def revoke(token):

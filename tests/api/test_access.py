@@ -57,11 +57,14 @@ def world(admin):
     z = db_token(a, "z@access.example.com", admin=True)  # a member of a's group admin
     r = db_token(a, "revoked@access.example.com")
     w = db_token(b, "w@access.example.com", admin=True)
-    assert get("/db/%s/sync" % a, token=admin).status == 200  # chat/create checks that x and y exist
+    # The contacts exist before a chat names them (a slow build applies late).
+    assert get("/db/%s/sync" % a, token=admin, query={"at": enc(r["at"])}).status == 200
     chats = []
+    refs = []
     for gid in ("team", "victim"):  # the victims are for the DELETE routes
         g = post("/db/%s/groups" % a, {"id": gid, "label": "Team"}, token=admin)
         assert g.status == 202, g
+        refs.append(g.headers["Location"].rsplit("/", 1)[1])
         c = post("/db/%s/chat/create" % a, {"contacts": [x["id"], y["id"]]}, token=admin)
         assert c.status == 202, c
         m = post("/db/%s/chat/%s" % (a, c.body["id"]), {"author": x["id"], "body": "hello"}, token=admin,
@@ -75,9 +78,10 @@ def world(admin):
     victim_token = db_token(a, "victim@access.example.com")["token"]
     assert get("/db/%s/sync" % a, token=admin).status == 200
     revoke(r["token"])
-    return {"admin": admin, "a": a, "b": b, "x": x, "y": y, "z": z, "revoked": r["token"], "w": w,
-            "chat": chats[0][0], "item": chats[0][1], "victim_chat": chats[1][0], "victim_item": chats[1][1],
-            "victim_key": k.body["id"], "victim_token": victim_token}
+    server_ref = post("/db/create", {"label": unique("access-c")}, token=admin).headers["Location"].rsplit("/", 1)[1]
+    return {"ref": refs[0], "server_ref": server_ref, "admin": admin, "a": a, "b": b, "x": x, "y": y, "z": z,
+            "revoked": r["token"], "w": w, "chat": chats[0][0], "item": chats[0][1], "victim_chat": chats[1][0],
+            "victim_item": chats[1][1], "victim_key": k.body["id"], "victim_token": victim_token}
 
 
 def fill(pattern, world, db=None, method="GET"):
@@ -88,7 +92,8 @@ def fill(pattern, world, db=None, method="GET"):
     values = {"db": db or world["a"], "cid": world["x"]["id"],
               "item": world["victim_item" if victim else "item"],
               "id": ("victim" if victim else "team") if group_route else world["victim_chat" if victim else "chat"],
-              "token": world["victim_token"] if victim else world["x"]["token"]}
+              "token": world["victim_token"] if victim else world["x"]["token"],
+              "ref": world["server_ref" if pattern.startswith("/commands/") else "ref"]}
     if "/keys/" in pattern:
         values["id"] = world["victim_key"]
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], pattern)

@@ -110,7 +110,7 @@ def test_status_and_runorgctl_count_and_list_failed_commands(admin):
     assert status_of(1)["failed"] == before + 1
     code, stdout, stderr = ctl("failed", "1", "--limit", "5")
     assert code == 0, stderr
-    assert re.search(r"^1\s+%d\s+-\s+test\.nosuchkind\s.*unknown command kind 'test.nosuchkind'" % pos, stdout, re.M), stdout
+    assert re.search(r"^1\s+%d\s+-\s+test\.nosuchkind\s.*Unknown command kind 'test.nosuchkind'" % pos, stdout, re.M), stdout
     code, stdout, _ = ctl("status")
     assert code == 0
     assert re.search(r"^1\s+\d+\s+\d+\s+\d+\s+[\d.]+\s+%d\s" % (before + 1), stdout, re.M), stdout

@@ -127,8 +127,9 @@ def lua(name, text):
     return path
 
 
-def post_script(token, db):
-    return lua("post.lua", """
+def post_script(token, db, keyed=False):
+    """W's requests: one new contact each; keyed: each with an Idempotency-Key of its own (W_K)."""
+    return lua("post-keyed.lua" if keyed else "post.lua", """
 wrk.method = "POST"
 wrk.headers["Authorization"] = "RUNORG token=%s"
 wrk.headers["Content-Type"] = "application/json"
@@ -142,9 +143,14 @@ setup = function(thread)
 end
 request = function()
   n = n + 1
-  return wrk.format(nil, "/db/%s/contacts/import", nil, '[{"email":"w' .. me .. '-' .. n .. '@example.com"}]')
+  local headers = nil -- wrk.headers; a table of its own replaces them, so it copies them
+  if %s then
+    headers = { ["Idempotency-Key"] = "k-" .. me .. "-" .. n }
+    for k, v in pairs(wrk.headers) do headers[k] = v end
+  end
+  return wrk.format(nil, "/db/%s/contacts/import", headers, '[{"email":"w' .. me .. '-' .. n .. '@example.com"}]')
 end
-""" % (token, db))
+""" % (token, "true" if keyed else "false", db))
 
 
 def add(name, value, unit, baseline="", ratio="", target=""):
@@ -197,7 +203,7 @@ def throughput(token, db, cid, member, chat, writes=True, label=""):
     def measured(name, path, script=None):
         before = cpu_ticks()
         rate, _ = wrk(path, script)
-        if name == "W":
+        if name in ("W", "W_K"):
             wait_drained()  # the processor's work on the writes counts too
         cpu[name] = cpu_per_request(before, cpu_ticks(), rate * SECONDS if rate else 0)
         return rate
@@ -213,14 +219,21 @@ def throughput(token, db, cid, member, chat, writes=True, label=""):
     b0 = (b0a + b0b) / 2 if b0a and b0b else b0a or b0b
     add("B0 GET /version" + label, fmt(b0), "req/s", "mean of %s and %s" % (fmt(b0a), fmt(b0b)), "", "baseline")
     if writes:
-        w = measured("W", "/", post_script(token, db))
+        # W before and after W_K (each with an Idempotency-Key): the mean is W_K's baseline.
+        wa = measured("W", "/", post_script(token, db))
+        wk = measured("W_K", "/", post_script(token, db, keyed=True))
+        wb = wrk("/", post_script(token, db))[0]
+        wait_drained()
+        w = (wa + wb) / 2 if wa and wb else wa or wb
         add("W POST /contacts/import (1 contact)", fmt(w), "202/s", fmt(b0), fmt(w / b0, 2) if w and b0 else "n/a",
             "W/B0 >= 0.5")
+        add("W_K the same, each with an Idempotency-Key", fmt(wk), "202/s", "W: mean of %s and %s" % (fmt(wa), fmt(wb)),
+            fmt(wk / w, 2) if wk and w else "n/a", "W_K/W >= 0.9")
     add("R GET /contacts/{cid}" + label, fmt(r), "200/s", fmt(b0), fmt(r / b0, 2) if r and b0 else "n/a",
         "R/B0 >= 0.7" if writes else "")
     add("R GET /chat/{id}/items, a participant through a group" + label, fmt(rc), "200/s", fmt(b0),
         fmt(rc / b0, 2) if rc and b0 else "n/a", "within 10% of R/B0")
-    for name in ("B0", "R", "R chat", "W") if writes else ("R", "R chat"):
+    for name in ("B0", "R", "R chat", "W", "W_K") if writes else ("R", "R chat"):
         add("CPU per request, %s%s" % (name, label), cpu[name], "us", "", "", "where the time goes")
 
 

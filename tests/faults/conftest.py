@@ -228,13 +228,14 @@ class Client:
         self.host, self.port, self.timeout = u.hostname, u.port, timeout
         self.conn = None
 
-    def request(self, method, path, body=None, token=None):
+    def request(self, method, path, body=None, token=None, headers=None):
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         data = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         hdrs = {"Content-Type": "application/json"} if data is not None else {}
         if token:
             hdrs["Authorization"] = "RUNORG token=%s" % token
+        hdrs.update(headers or {})
         try:
             self.conn.request(method, path, body=data, headers=hdrs)
             r = self.conn.getresponse()

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "fcgi/retry.h"
 #include "fcgi/router.h"
 #include "fuzz.h"
 
@@ -56,15 +57,21 @@ int fuzz_body(const uint8_t *data, size_t size)
 	FUZZ_CHECK(st == 0 || (st == 400 && rp.status == 400 && rp.error[0]));
 	if (st == 0) {
 		rq.m = mysql_init(NULL);
+		retry_ready(&rq); /* as the router does before every handler */
 		st = rq.route->handler(&rq, &rp);
 		/* Nothing can be queued without a database: a refusal, the failure, or a
-		 * 202 for a write that changes nothing ("at": [], an empty import). */
+		 * 202 for a write that changes nothing ("at": [], an empty import), which
+		 * names the command it did not queue (<stream>.0). */
 		FUZZ_CHECK(st == rp.status);
 		json_object *at = NULL;
-		if (st == 202)
-			FUZZ_CHECK(json_object_object_get_ex(rp.body, "at", &at) &&
+		if (st == 202) {
+			json_object *answer = rp.body ? json_object_get(rp.body) : json_tokener_parse(rp.text);
+			FUZZ_CHECK(answer && json_object_object_get_ex(answer, "at", &at) &&
 			           json_object_array_length(at) == 0);
-		else
+			FUZZ_CHECK(rp.location && strlen(rp.location) > 2 &&
+			           !strcmp(rp.location + strlen(rp.location) - 2, ".0"));
+			json_object_put(answer);
+		} else
 			FUZZ_CHECK(st == 400 || st == 403 || st == 404 || st == 409 || st == 500);
 		FUZZ_CHECK(st == 202 || rp.error[0]);
 		if (st == 400)
