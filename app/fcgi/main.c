@@ -148,6 +148,7 @@ static struct exchange *next_exchange(struct idler *me)
 static void *serve(void *unused)
 {
 	(void)unused;
+	db_retry_unsent(true); /* request connections hold nothing from one request to the next */
 	struct idler me = {.go = false};
 	pthread_cond_init(&me.wake, NULL);
 	struct exchange *x;
@@ -275,6 +276,18 @@ static int prepare_database(void)
 	return -1;
 }
 
+/* The read and write timeouts of the connections made from now on: a
+ * backstop above every request's deadline, which the deadlines enforce to
+ * the millisecond (db.h). */
+static void set_io_timeout(void)
+{
+	long long ms = cf.request_timeout_ms;
+	if ((long long)cf.sync_timeout_ms + ROUTER_WAIT_MARGIN_MS > ms)
+		ms = (long long)cf.sync_timeout_ms + ROUTER_WAIT_MARGIN_MS;
+	long long s = ms / 1000 + 5;
+	db_io_timeout_set(s > 86400 ? 86400 : (unsigned)s);
+}
+
 /* A web server passed a listening socket as fd 0 (mode 1 above). */
 static bool spawned(void)
 {
@@ -302,6 +315,7 @@ static int serve_cgi(void)
 		log_error("runorg-fcgi (CGI): cannot start the clock poll");
 		return 1;
 	}
+	db_retry_unsent(true);
 	return cgi_serve();
 }
 
@@ -369,8 +383,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	bool from_server = spawned();
-	if (!from_server && getenv("GATEWAY_INTERFACE"))
+	if (!from_server && getenv("GATEWAY_INTERFACE")) {
+		set_io_timeout();
 		return serve_cgi();
+	}
 
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -383,6 +399,7 @@ int main(int argc, char **argv)
 		log_error("runorg-fcgi: cannot prepare the database");
 		return 1;
 	}
+	set_io_timeout(); /* after the migrations, which may take long */
 	if (FCGX_Init())
 		return 1;
 	if (from_server) {
@@ -394,6 +411,8 @@ int main(int argc, char **argv)
 		return 1;
 	if (poll_share())
 		log_error("runorg-fcgi: workers will not share their clock polls");
+	if (db_share())
+		log_error("runorg-fcgi: workers will not share what they see of MariaDB");
 	master(&sigs);
 	return 0;
 }

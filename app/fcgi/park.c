@@ -2,8 +2,8 @@
  *
  * A parked wait is filed under the first stream of its clock that is not
  * reached yet, in that stream's min-heap by position, and in one list by
- * deadline (every wait gets the same timeout, so the list is in deadline
- * order by construction). An advance of a stream pops only the waits it
+ * deadline (every wait gets the same timeout, so a new one goes at the end
+ * of the list, but for the rare one whose request's deadline came first). An advance of a stream pops only the waits it
  * reaches; each is looked at again (another stream of its clock may still
  * lag: it is filed there) or handed back. So the cost of an advance is the
  * number of waits it ends, not the number parked.
@@ -124,13 +124,21 @@ void park(struct parked *p)
 	pthread_mutex_lock(&lock);
 	bool filed = file(p);
 	if (filed) {
-		p->prev = newest;
-		p->next = NULL;
-		if (newest)
-			newest->next = p;
+		/* After the last wait due no later: the newest, but for a wait
+		 * whose request's own deadline cut its timeout short (wait.c). */
+		struct parked *after = newest;
+		while (after && after->deadline_us > p->deadline_us)
+			after = after->prev;
+		p->prev = after;
+		p->next = after ? after->next : oldest;
+		if (p->next)
+			p->next->prev = p;
+		else
+			newest = p;
+		if (after)
+			after->next = p;
 		else
 			oldest = p;
-		newest = p;
 		count++;
 	}
 	pthread_mutex_unlock(&lock);

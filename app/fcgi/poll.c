@@ -37,6 +37,10 @@
 #include "store/db.h"
 #include "store/queue.h"
 
+/* The longest a poll may take (db.h, deadlines): the waits past their
+ * deadline are answered at the start of the next one. */
+#define POLL_TIMEOUT_US 250000
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t advanced;  /* broadcast when `known` moves forward */
 static pthread_cond_t wake;      /* signals the thread that someone needs a poll */
@@ -163,6 +167,7 @@ static bool take_turn(uint64_t now, uint64_t demand)
 static void *run(void *unused)
 {
 	(void)unused;
+	db_retry_unsent(true); /* its connection holds nothing between polls */
 	MYSQL *m = NULL;
 	long interval = cf.poll_min_us;
 	struct timespec last = {0, 0};
@@ -206,7 +211,11 @@ static void *run(void *unused)
 		pthread_mutex_unlock(&lock);
 		park_expire(started_us); /* parked waits past their deadline answer 503 */
 
+		/* A poll never outlasts POLL_TIMEOUT_US, connecting included: a hung
+		 * MariaDB must not keep park_expire above from answering the waits
+		 * past their deadline. */
 		uint64_t seen_epoch = 0;
+		db_deadline_set(started_us + POLL_TIMEOUT_US);
 		if (!m)
 			m = db_connect();
 		int r = m ? queue_done(m, &seen, &seen_epoch) : -1;

@@ -111,7 +111,7 @@ static int check_heads(struct req *rq, struct reply *rp, const struct clock *wan
 	int r = m ? queue_heads(m, &heads, &done) : -1;
 	int st = 0;
 	if (r) {
-		st = reply_db_unavailable(rp, false);
+		st = reply_db(rp, db_state(m, rq->received_us));
 	} else {
 		poll_learn(&done);
 		pthread_mutex_lock(&heads_lock);
@@ -136,8 +136,7 @@ static void parked_done(struct parked *p, bool reached, const struct clock *curr
 	if (!reached)
 		x->current = *current;
 	leave(x->wait_key);
-	uint64_t started = x->parked.deadline_us - (uint64_t)cf.sync_timeout_ms * 1000;
-	x->rq.wait_us += db_mono_us() - started;
+	x->rq.wait_us += db_mono_us() - x->wait_started;
 	x->resume(x);
 }
 
@@ -160,22 +159,17 @@ int wait_clock(struct exchange *x, const struct clock *want)
 		db_release(rq->m, false);
 		rq->m = NULL;
 	}
-	uint64_t started = db_mono_us();
+	/* sync_timeout_ms, and never past the request's own deadline. */
+	uint64_t started = db_mono_us(), until = started + (uint64_t)cf.sync_timeout_ms * 1000;
+	if (x->deadline_us && x->deadline_us < until)
+		until = x->deadline_us;
+	x->wait_started = started;
 	if (x->resume) {
-		x->parked = (struct parked){.want = *want,
-		                            .deadline_us = started + (uint64_t)cf.sync_timeout_ms * 1000,
-		                            .done = parked_done};
+		x->parked = (struct parked){.want = *want, .deadline_us = until, .done = parked_done};
 		park(&x->parked);
 		return WAIT_PARKED;
 	}
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += cf.sync_timeout_ms / 1000;
-	deadline.tv_nsec += (long)(cf.sync_timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	struct timespec deadline = {.tv_sec = (time_t)(until / 1000000), .tv_nsec = (long)(until % 1000000) * 1000};
 	x->reached = poll_sleep(want, &deadline, &x->current);
 	leave(x->wait_key);
 	rq->wait_us += db_mono_us() - started;

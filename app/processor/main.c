@@ -560,11 +560,17 @@ int main(int argc, char **argv)
 	/* `streams` of the configuration only sizes a new installation
 	 * (migrate_run): the streams applied are those of the table. */
 	MYSQL *m = connect_at_start();
-	if (!m || migrate_run(m) || heartbeat_start()) {
+	bool ready = m && migrate_run(m) == 0;
+	if (m)
+		mysql_close(m);
+	/* From here on (not for the migrations, which may take long), a read or
+	 * write on a connection of a hung MariaDB gives up after this, and the
+	 * thread reconnects: well above any statement of a run. */
+	db_io_timeout_set(60);
+	if (!ready || heartbeat_start()) {
 		log_error("processor: cannot prepare the database");
 		return 1;
 	}
-	mysql_close(m);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
