@@ -361,7 +361,9 @@ static void *run_stream(void *arg)
 				leased = false;
 				set_leased(s, false);
 			}
-			nap(&s->wake, 100000);
+			/* Retried (nothing is given up for a passing fault), at a
+			 * slower pace while MariaDB has no room to write. */
+			nap(&s->wake, db_disk_full() ? 1000000 : 100000);
 		} else if (n == 0) {
 			if (busy)
 				hurry_dispatcher();
