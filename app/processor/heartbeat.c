@@ -1,11 +1,13 @@
 /* heartbeat.c — the processor's sign of life for operators: its row in `processors`, and who holds which
  * lease.
  *
- * Nothing here decides anything: the named locks are the leases. These rows
- * only tell an operator (GET /status, runorgctl status) which processor holds
- * a stream and when it was last seen alive, and what keeps it from applying
- * (`problem`: "disk full"). All times are the database's UTC_TIMESTAMP, so
- * that clocks of different hosts never get compared. */
+ * The named locks are the leases. These rows tell an operator (GET /status,
+ * runorgctl status) which processor holds a stream and when it was last seen
+ * alive, and tell standbys (lease.c) which connection to kill when a holder
+ * has been silent for lease_timeout_ms. All times are the database's
+ * UTC_TIMESTAMP, so that clocks of different hosts never get compared. The
+ * row also says what keeps the processor from applying (`problem`: "disk
+ * full"), for GET /status. */
 #include "processor/heartbeat.h"
 
 #include <pthread.h>

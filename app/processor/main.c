@@ -8,7 +8,8 @@
  *
  * Invariants:
  * - A stream is applied by the one thread that holds its lease, the MySQL
- *   named lock 'runorg.stream.N'; other processors wait as hot standbys.
+ *   named lock 'runorg.stream.N'; other processors wait as hot standbys, and
+ *   fence and replace a holder that stops heart-beating (lease.c).
  * - A run of commands, their failures and the clock bump commit in one
  *   transaction, and the bump only moves the clock from where the run started:
  *   a crash anywhere loses nothing and applies nothing twice, even if two
@@ -31,6 +32,7 @@
 #include "core/xalloc.h"
 #include "processor/appliers.h"
 #include "processor/heartbeat.h"
+#include "processor/lease.h"
 #include "resources/apply.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -324,19 +326,18 @@ static void *run_stream(void *arg)
 	uint32_t stream = s->number;
 	MYSQL *m = NULL;
 	bool leased = false, standing_by = false, busy = false;
+	struct lease_watch watch = {0};
 	while (!stopping) {
 		if (!m && !(m = db_connect())) {
 			nap(&s->wake, 1000000);
 			continue;
 		}
 		if (!leased) {
-			long long got =
-			    db_value(m, "SELECT GET_LOCK(CONCAT('runorg.stream.', %u), 0)", stream);
+			int got = lease_take(m, stream, &watch);
 			if (got == 1) {
 				leased = true;
 				standing_by = false;
 				log_info("stream %u: lease taken", stream);
-				heartbeat_lease(m, stream);
 				set_leased(s, true);
 			} else if (got < 0) {
 				mysql_close(m);
@@ -355,7 +356,10 @@ static void *run_stream(void *arg)
 			n = apply_batch(m, stream, true); /* a command cannot be applied: one by one */
 		if (n < 0) {
 			if (db_gone(m)) {
-				log_warn("stream %u: connection lost, reconnecting", stream);
+				/* Killed by a standby that took the stream over, or MariaDB
+				 * went away: either way the lease went with the connection. */
+				log_warn("stream %u: connection lost (%s), lease lost, reconnecting", stream,
+				         mysql_error(m));
 				mysql_close(m);
 				m = NULL;
 				leased = false;
@@ -374,7 +378,7 @@ static void *run_stream(void *arg)
 		}
 	}
 	if (m) {
-		db_exec(m, "DO RELEASE_LOCK(CONCAT('runorg.stream.', %u))", stream);
+		lease_release(m, stream);
 		mysql_close(m);
 	}
 	return NULL;
