@@ -38,9 +38,15 @@
 #include "store/migrate.h"
 #include "store/streams.h"
 
-#define BATCH 100     /* commands read at once */
-#define BATCH_US 5000 /* a transaction stops taking commands after this long */
+/* A run takes what is queued after the clock, up to BATCH commands and
+ * RUN_BYTES of payload: the longer the backlog, the longer the run, so that
+ * the cost of a transaction (its commit's flush above all) is shared by more
+ * commands exactly when the processor falls behind. RUN_MAX_US only keeps a
+ * run of slow commands from holding its transaction open for long; with no
+ * backlog a run is the one or two commands there are. */
+#define BATCH 100
 #define RUN_BYTES (1 << 20)
+#define RUN_MAX_US 200000
 #define IDLE_MIN_US 200   /* the dispatcher's first look after it found work */
 #define IDLE_MAX_US 10000 /* its longest interval while it finds none */
 #define FOLLOW_US 1000000 /* how often the dispatcher looks for new streams */
@@ -199,7 +205,7 @@ static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 		r = apply_some(m, careful, stream, run, applied, &n);
 		if (r == APPLY_OK)
 			applied += n;
-		if (stopping || db_mono_us() - started > BATCH_US)
+		if (stopping || db_mono_us() - started > RUN_MAX_US)
 			break;
 	}
 	uint64_t last = applied ? run->pos[applied - 1] : 0;
