@@ -3,7 +3,6 @@
 
 #include <errmsg.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -12,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,116 +34,62 @@ static struct notes own_notes, *notes = &own_notes;
 static bool read_only_error(unsigned e);
 static bool disk_full_error(MYSQL *m);
 
-/* ---- Deadlines: each thread's, and the watchdog that enforces them ----
+/* ---- Deadlines ----
  *
- * A call armed with a deadline registers a duplicate of the connection's
- * socket in the thread's guard. The watchdog thread sleeps until the earliest
- * armed deadline and shuts those sockets down: the blocked read in libmariadb
- * returns at once (CR_SERVER_LOST). The duplicate keeps the socket alive
- * until the thread disarms, so the watchdog can never hit a descriptor that
- * libmariadb closed and something else reused meanwhile. (libmariadb's own
- * MYSQL_OPT_READ_TIMEOUT counts whole seconds and is fixed when the
- * connection is made: measured with libmariadb 3.3, setting it afterwards
- * has no effect, so a pooled connection could not follow each request's
- * remaining time.) */
-struct guard {
-	int fd;            /* the duplicate while armed, else -1 */
-	uint64_t deadline; /* CLOCK_MONOTONIC, us, while armed */
-	bool fired;        /* the watchdog shut the socket down */
-	bool free;         /* its thread has ended: the next new thread takes it */
-	struct guard *next;
-};
-
-static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t guard_wake;  /* CLOCK_MONOTONIC; signalled when an earlier deadline is armed */
-static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
-static pthread_key_t guard_key;    /* frees a thread's guard when it ends */
-static struct guard *guards;       /* every guard (guarded by guard_lock) */
-static pid_t watchdog_pid;         /* the process whose watchdog runs (guarded by guard_lock) */
-static uint64_t watchdog_due;      /* when it wakes next, 0 when it sleeps for good (guarded by guard_lock) */
-
-static __thread struct guard *my_guard;
+ * libmariadb waits for its socket through a callback of ours
+ * (MARIADB_OPT_IO_WAIT): when connecting, for the server's greeting, and for
+ * every answer and every write that would block. The callback polls the
+ * socket until libmariadb's own timeout or this thread's deadline, whichever
+ * comes first; at the deadline it reports a timeout, and the call fails at
+ * once (CR_SERVER_LOST), leaving the connection closed. So a deadline holds
+ * to the millisecond for connects and statements alike, with no thread or
+ * signal of its own. (libmariadb's MYSQL_OPT_READ_TIMEOUT counts whole
+ * seconds and is fixed when the connection is made: measured with libmariadb
+ * 3.3.20, setting it afterwards has no effect, so a pooled connection could
+ * not follow each request's remaining time. Nor was its non-blocking
+ * connect an answer: a connection made with it keeps a pointer to the socket
+ * structure of the connect, which mysql_get_socket reads once the connection
+ * has been lost and that structure freed; with it, FastCGI connections of
+ * the workers were reset after a MariaDB restart in the fault tests, and
+ * never without it.) */
 static __thread uint64_t my_deadline;
-static __thread bool my_timed_out, my_retry;
+static __thread bool my_timed_out, my_cut, my_retry;
 static unsigned io_timeout_s;
-
-static void guard_release(void *g)
-{
-	pthread_mutex_lock(&guard_lock);
-	((struct guard *)g)->free = true;
-	pthread_mutex_unlock(&guard_lock);
-}
-
-static void guard_init(void)
-{
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&guard_wake, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_key_create(&guard_key, guard_release);
-}
 
 static struct timespec mono_ts(uint64_t us)
 {
 	return (struct timespec){.tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000};
 }
 
-static void *watchdog(void *unused)
+static void note_timeout(void)
 {
-	(void)unused;
-	pthread_mutex_lock(&guard_lock);
-	for (;;) {
-		uint64_t now = db_mono_us(), next = 0;
-		for (struct guard *g = guards; g; g = g->next) {
-			if (g->fd < 0 || g->fired)
-				continue;
-			if (g->deadline <= now) {
-				shutdown(g->fd, SHUT_RDWR);
-				g->fired = true;
-			} else if (!next || g->deadline < next) {
-				next = g->deadline;
-			}
-		}
-		watchdog_due = next;
-		if (next) {
-			struct timespec due = mono_ts(next);
-			pthread_cond_timedwait(&guard_wake, &guard_lock, &due);
-		} else {
-			pthread_cond_wait(&guard_wake, &guard_lock);
-		}
-	}
-	return NULL;
+	my_timed_out = true;
+	notes->timeout = db_now_us();
 }
 
-/* This thread's guard, and the watchdog of this process (a forked worker
- * starts its own). Caller holds guard_lock. */
-static struct guard *my_guard_locked(void)
+static int io_wait(my_socket s, my_bool is_read, int timeout_ms)
 {
-	if (watchdog_pid != getpid()) {
-		pthread_t t;
-		if (pthread_create(&t, NULL, watchdog, NULL) == 0) {
-			pthread_detach(t);
-			watchdog_pid = getpid();
-			watchdog_due = 0;
-		} else {
-			log_error("db: no watchdog thread: deadlines are not enforced");
-		}
+	struct pollfd p = {.fd = (int)s, .events = is_read ? POLLIN : POLLOUT};
+	uint64_t start = db_mono_us(), until = timeout_ms > 0 ? start + (uint64_t)timeout_ms * 1000 : 0;
+	bool by_deadline = false;
+	if (my_deadline && (!until || my_deadline < until)) {
+		until = my_deadline;
+		by_deadline = true;
 	}
-	if (!my_guard) {
-		for (struct guard *g = guards; g && !my_guard; g = g->next)
-			if (g->free)
-				my_guard = g;
-		if (!my_guard) {
-			my_guard = xcalloc(1, sizeof *my_guard);
-			my_guard->next = guards;
-			guards = my_guard;
+	for (;;) {
+		uint64_t now = db_mono_us();
+		int wait = -1;
+		if (until)
+			wait = now >= until ? 0 : (int)((until - now + 999) / 1000);
+		int r = poll(&p, 1, wait);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && by_deadline) {
+			my_cut = true;
+			note_timeout();
 		}
-		my_guard->free = false;
-		my_guard->fd = -1;
-		pthread_setspecific(guard_key, my_guard);
+		return r;
 	}
-	return my_guard;
 }
 
 void db_deadline_set(uint64_t mono_us)
@@ -181,10 +125,10 @@ void db_retry_unsent(bool on)
 	my_retry = on;
 }
 
-static void note_timeout(void)
+/* The connection's socket, -1 when it has none (closed after an error). */
+static int socket_of(MYSQL *m)
 {
-	my_timed_out = true;
-	notes->timeout = db_now_us();
+	return m->net.pvio ? (int)mysql_get_socket(m) : -1;
 }
 
 bool db_deadline_over(void)
@@ -195,47 +139,19 @@ bool db_deadline_over(void)
 	return true;
 }
 
-/* Starts a call on m under this thread's deadline. False when the deadline
- * has passed: nothing may be sent. */
+/* Starts a call on m: false when this thread's deadline has passed, and
+ * then nothing may be sent. */
 static bool call_start(MYSQL *m)
 {
-	if (!my_deadline)
-		return true;
-	if (db_mono_us() >= my_deadline) {
-		note_timeout();
-		return false;
-	}
-	int s = (int)mysql_get_socket(m);
-	int fd = s >= 0 ? fcntl(s, F_DUPFD_CLOEXEC, 0) : -1;
-	if (fd < 0)
-		return true; /* no socket: the call fails at once by itself */
-	pthread_once(&guard_once, guard_init);
-	pthread_mutex_lock(&guard_lock);
-	struct guard *g = my_guard_locked();
-	g->fd = fd;
-	g->deadline = my_deadline;
-	g->fired = false;
-	if (!watchdog_due || my_deadline < watchdog_due)
-		pthread_cond_signal(&guard_wake);
-	pthread_mutex_unlock(&guard_lock);
-	return true;
+	(void)m;
+	my_cut = false;
+	return !db_deadline_over();
 }
 
-/* Ends the call: true when the watchdog cut it. */
+/* Ends the call: true when the deadline cut it. */
 static bool call_end(void)
 {
-	struct guard *g = my_guard;
-	if (!g || g->fd < 0)
-		return false;
-	pthread_mutex_lock(&guard_lock);
-	int fd = g->fd;
-	bool fired = g->fired;
-	g->fd = -1;
-	pthread_mutex_unlock(&guard_lock);
-	close(fd);
-	if (fired)
-		note_timeout();
-	return fired;
+	return my_cut;
 }
 
 static void note_failure(MYSQL *m)
@@ -250,50 +166,11 @@ static void note_failure(MYSQL *m)
 		notes->disk_full = db_now_us();
 }
 
-/* Connects m within the deadline with libmariadb's non-blocking API (its
- * blocking connect counts whole seconds), waiting on the socket ourselves. */
-static bool connect_until(MYSQL *m, uint64_t deadline, const char *sock, unsigned long flags)
-{
-	MYSQL *ret = NULL;
-	int st = mysql_real_connect_start(&ret, m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port,
-	                                  sock, flags);
-	while (st) {
-		struct pollfd p = {.fd = (int)mysql_get_socket(m)};
-		if (st & MYSQL_WAIT_READ)
-			p.events |= POLLIN;
-		if (st & MYSQL_WAIT_WRITE)
-			p.events |= POLLOUT;
-		if (st & MYSQL_WAIT_EXCEPT)
-			p.events |= POLLPRI;
-		uint64_t now = db_mono_us();
-		int r = now < deadline ? poll(&p, 1, (int)((deadline - now + 999) / 1000)) : 0;
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0) {
-			log_error("mysql connect: no answer before the deadline");
-			note_timeout();
-			return false;
-		}
-		int ev = 0;
-		if (p.revents & (POLLIN | POLLHUP | POLLERR))
-			ev |= MYSQL_WAIT_READ;
-		if (p.revents & (POLLOUT | POLLHUP | POLLERR))
-			ev |= MYSQL_WAIT_WRITE;
-		if (p.revents & POLLPRI)
-			ev |= MYSQL_WAIT_EXCEPT;
-		st = mysql_real_connect_cont(&ret, m, ev & st ? ev & st : st);
-	}
-	return ret != NULL;
-}
-
 /* init: a statement run on every connect, reconnects included (session settings). */
 static MYSQL *connect_with(unsigned long flags, const char *init)
 {
-	uint64_t deadline = my_deadline;
-	if (deadline && db_mono_us() >= deadline) {
-		note_timeout();
+	if (db_deadline_over())
 		return NULL;
-	}
 	MYSQL *m = mysql_init(NULL);
 	if (!m)
 		return NULL;
@@ -306,17 +183,13 @@ static MYSQL *connect_with(unsigned long flags, const char *init)
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	if (init)
 		mysql_options(m, MYSQL_INIT_COMMAND, init);
+	mysql_optionsv(m, MARIADB_OPT_IO_WAIT, io_wait);
 	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
-	bool ok;
-	if (deadline) {
-		mysql_options(m, MYSQL_OPT_NONBLOCK, 0);
-		ok = connect_until(m, deadline, sock, flags);
-	} else {
-		ok = mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock,
-		                        flags) != NULL;
-	}
-	if (!ok) {
-		if (!my_timed_out)
+	my_cut = false;
+	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock, flags)) {
+		if (my_cut)
+			log_error("mysql connect: no answer before the deadline");
+		else
 			log_error("mysql connect: %s", mysql_error(m));
 		note_failure(NULL);
 		mysql_close(m);
@@ -328,22 +201,13 @@ static MYSQL *connect_with(unsigned long flags, const char *init)
 
 /* The statement was not sent (CR_SERVER_GONE_ERROR: the connection was
  * found closed, or writing to it failed) and no transaction was open on it:
- * connects m again in place, for this thread's one retry. Only with a whole
- * second left: libmariadb reconnects with its blocking connect. */
+ * connects m again in place (same options, the init command and io_wait
+ * included, so within the deadline), for this thread's one retry. */
 static bool may_resend(MYSQL *m)
 {
-	if (!my_retry || mysql_errno(m) != CR_SERVER_GONE_ERROR || (m->server_status & SERVER_STATUS_IN_TRANS))
+	if (!my_retry || mysql_errno(m) != CR_SERVER_GONE_ERROR || (m->server_status & SERVER_STATUS_IN_TRANS) ||
+	    db_deadline_over())
 		return false;
-	unsigned left = DB_CONNECT_S;
-	if (my_deadline) {
-		uint64_t now = db_mono_us();
-		if (now + 1000000 > my_deadline)
-			return false;
-		left = (unsigned)((my_deadline - now) / 1000000);
-		if (left > DB_CONNECT_S)
-			left = DB_CONNECT_S;
-	}
-	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &left);
 	my_bool on = 1, off = 0;
 	mysql_options(m, MYSQL_OPT_RECONNECT, &on);
 	bool ok = mariadb_reconnect(m) == 0;
@@ -616,7 +480,7 @@ bool db_check_idle(MYSQL *m, uint64_t used_us)
 {
 	/* A healthy idle connection has nothing to read: anything there (the
 	 * end of file of a closed connection, an error packet) means it is gone. */
-	struct pollfd p = {.fd = (int)mysql_get_socket(m), .events = POLLIN};
+	struct pollfd p = {.fd = socket_of(m), .events = POLLIN};
 	if (p.fd < 0 || poll(&p, 1, 0) != 0)
 		return false;
 	if (db_now_us() - used_us < (uint64_t)DB_IDLE_PING_S * 1000000 && used_us > notes->down)

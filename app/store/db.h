@@ -9,13 +9,12 @@
 /* ---- Deadlines ----
  *
  * Each thread may have a deadline (CLOCK_MONOTONIC, microseconds): every
- * MySQL call the thread makes through this module ends by then. A call that
- * would start after it is not sent; one still running at the deadline has its
- * socket shut down (shutdown(2)) by a watchdog thread, so that it fails at
- * once with "lost connection", and the connection is dropped. A connection
- * made under a deadline is made with the non-blocking API and given up at the
- * deadline. Without a deadline, connecting takes at most DB_CONNECT_S, and
- * each read or write on the socket at most the backstop of
+ * MySQL call the thread makes through this module ends by then, connecting
+ * included. A call that would start after it is not sent; one still waiting
+ * for the server at the deadline fails then (libmariadb waits through a
+ * callback of ours, MARIADB_OPT_IO_WAIT, which never waits past it), and the
+ * connection is closed. Without a deadline, connecting takes at most
+ * DB_CONNECT_S, and each read or write on the socket at most the backstop of
  * db_io_timeout_set (libmariadb's MYSQL_OPT_READ_TIMEOUT/WRITE_TIMEOUT: whole
  * seconds, fixed when the connection is made). */
 #define DB_CONNECT_S 5
