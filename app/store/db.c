@@ -166,15 +166,103 @@ static void note_failure(MYSQL *m)
 		notes->disk_full = db_now_us();
 }
 
+/* ---- Connecting while MariaDB does not answer ----
+ *
+ * An attempt given up at its deadline stays in the server's queue of
+ * connections to accept (its back_log, 250 on the private stack) until the
+ * server accepts it, and once that queue is full a connect to a unix socket
+ * waits in the kernel for the whole connect timeout, in whole seconds. So at
+ * most CONNECTS_AT_ONCE attempts run at once in a process; and once one got
+ * no answer in time (the server is silent), one at a time, spaced out from
+ * SILENT_FIRST_US to SILENT_MAX_US until one is answered: a thread that may
+ * not try meanwhile fails at once, as if its deadline had passed. */
+#define CONNECTS_AT_ONCE 4
+#define SILENT_FIRST_US 250000
+#define SILENT_MAX_US 2000000
+
+static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t connect_done; /* CLOCK_MONOTONIC */
+static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
+static int connecting;          /* attempts under way (guarded by connect_lock) */
+static uint64_t silent_next;    /* while silent: no attempt before (CLOCK_MONOTONIC); 0: not silent */
+static uint64_t silent_gap;     /* the spacing of the next attempt while silent */
+
+static void connect_init(void)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&connect_done, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+/* May this thread try to connect now? False: it may not, noted as a timeout. */
+static bool connect_enter(void)
+{
+	pthread_once(&connect_once, connect_init);
+	pthread_mutex_lock(&connect_lock);
+	struct timespec due = mono_ts(my_deadline);
+	for (;;) {
+		uint64_t now = db_mono_us();
+		if (silent_next) {
+			bool go = connecting == 0 && now >= silent_next;
+			if (go) {
+				connecting++;
+				silent_next = now + silent_gap;
+				silent_gap = silent_gap * 2 > SILENT_MAX_US ? SILENT_MAX_US : silent_gap * 2;
+			}
+			pthread_mutex_unlock(&connect_lock);
+			if (!go)
+				note_timeout();
+			return go;
+		}
+		if (connecting < CONNECTS_AT_ONCE) {
+			connecting++;
+			pthread_mutex_unlock(&connect_lock);
+			return true;
+		}
+		int e = my_deadline ? pthread_cond_timedwait(&connect_done, &connect_lock, &due)
+		                    : pthread_cond_wait(&connect_done, &connect_lock);
+		if (e == ETIMEDOUT) {
+			pthread_mutex_unlock(&connect_lock);
+			note_timeout();
+			return false;
+		}
+	}
+}
+
+/* The attempt is over: answered (connected, or refused at once), or silent. */
+static void connect_leave(bool silent)
+{
+	pthread_mutex_lock(&connect_lock);
+	connecting--;
+	if (!silent) {
+		silent_next = 0;
+	} else if (!silent_next) {
+		silent_gap = SILENT_FIRST_US;
+		silent_next = db_mono_us() + silent_gap;
+	}
+	pthread_cond_broadcast(&connect_done);
+	pthread_mutex_unlock(&connect_lock);
+}
+
 /* init: a statement run on every connect, reconnects included (session settings). */
 static MYSQL *connect_with(unsigned long flags, const char *init)
 {
-	if (db_deadline_over())
+	if (db_deadline_over() || !connect_enter())
 		return NULL;
 	MYSQL *m = mysql_init(NULL);
-	if (!m)
+	if (!m) {
+		connect_leave(false);
 		return NULL;
+	}
+	/* Whole seconds, for what libmariadb does not wait for through io_wait
+	 * (a connect to a unix socket whose queue is full): within the deadline. */
 	unsigned int timeout = DB_CONNECT_S;
+	if (my_deadline) {
+		uint64_t now = db_mono_us(), left = my_deadline > now ? (my_deadline - now) / 1000000 : 0;
+		timeout = left < 1 ? 1 : left < DB_CONNECT_S ? (unsigned)left : DB_CONNECT_S;
+	}
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	if (io_timeout_s) {
 		mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout_s);
@@ -186,15 +274,22 @@ static MYSQL *connect_with(unsigned long flags, const char *init)
 	mysql_optionsv(m, MARIADB_OPT_IO_WAIT, io_wait);
 	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
 	my_cut = false;
+	uint64_t start = db_mono_us();
 	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock, flags)) {
+		/* Silent: no greeting before the deadline, or an attempt that took long to fail. */
+		bool silent = my_cut || db_mono_us() - start >= 1000000;
+		connect_leave(silent);
 		if (my_cut)
 			log_error("mysql connect: no answer before the deadline");
 		else
 			log_error("mysql connect: %s", mysql_error(m));
+		if (silent)
+			note_timeout();
 		note_failure(NULL);
 		mysql_close(m);
 		return NULL;
 	}
+	connect_leave(false);
 	mysql_autocommit(m, 1);
 	return m;
 }
