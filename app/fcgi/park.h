@@ -26,15 +26,13 @@ struct parked {
 };
 
 /* Parks p until p->want is reached or p->deadline_us passes; p->done is
- * called either way (at once when want is already reached). */
+ * called either way (at once when want is already reached; at the deadline
+ * by a thread of this module that never waits on the database). */
 void park(struct parked *p);
 
 /* The clock poll moved these streams forward: hands back every parked wait
  * that is now reached. Called after the positions are known to poll.c. */
 void park_advanced(const uint32_t *streams, size_t n);
-
-/* Hands back, not reached, every parked wait whose deadline is at or before now_us. */
-void park_expire(uint64_t now_us);
 
 /* Parked waits now. */
 size_t park_count(void);

@@ -37,8 +37,8 @@
 #include "store/db.h"
 #include "store/queue.h"
 
-/* The longest a poll may take (db.h, deadlines): the waits past their
- * deadline are answered at the start of the next one. */
+/* The longest a poll may take, connecting included (db.h, deadlines). The
+ * waits past their deadline are answered by park.c, whatever the poll does. */
 #define POLL_TIMEOUT_US 250000
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -209,11 +209,9 @@ static void *run(void *unused)
 		clock_gettime(CLOCK_MONOTONIC, &last);
 		uint64_t started_us = us_of(&last);
 		pthread_mutex_unlock(&lock);
-		park_expire(started_us); /* parked waits past their deadline answer 503 */
 
-		/* A poll never outlasts POLL_TIMEOUT_US, connecting included: a hung
-		 * MariaDB must not keep park_expire above from answering the waits
-		 * past their deadline. */
+		/* A poll never outlasts POLL_TIMEOUT_US, connecting included: the
+		 * waiters learn as soon as MariaDB answers again. */
 		uint64_t seen_epoch = 0;
 		db_deadline_set(started_us + POLL_TIMEOUT_US);
 		if (!m)
