@@ -120,13 +120,14 @@ start_mariadb() {
 	running mariadb mariadbd && return 0
 	if [[ ! -d $VAR/mysql/mysql ]]; then
 		say "initializing MariaDB in $VAR/mysql"
+		# Its temporary files under $VAR too: in a /tmp shared with other stacks they were seen to vanish.
 		mariadb-install-db --no-defaults --force --datadir="$VAR/mysql" --auth-root-authentication-method=normal \
-			--skip-test-db --user="$(id -un)" >>"$LOG/mariadb-install.log" 2>&1 ||
+			--skip-test-db --user="$(id -un)" --tmpdir="$VAR/tmp" >>"$LOG/mariadb-install.log" 2>&1 ||
 			fail "mariadb-install-db failed" "$LOG/mariadb-install.log"
 	fi
 	say "starting MariaDB"
 	launch mariadb "$LOG/mariadb.log" mariadbd --no-defaults --datadir="$VAR/mysql" \
-		--socket="$RUN/mysql.sock" --pid-file="$RUN/mariadb.pid" --skip-networking \
+		--socket="$RUN/mysql.sock" --pid-file="$RUN/mariadb.pid" --skip-networking --tmpdir="$VAR/tmp" \
 		--log-error="$LOG/mariadb.log" --user="$(id -un)" --innodb-buffer-pool-size=256M \
 		--innodb-flush-log-at-trx-commit=1 --max-connections=1000 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
