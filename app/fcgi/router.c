@@ -213,7 +213,12 @@ static int answer(struct req *rq, struct reply *rp)
 		return handle(rq, rp);
 	char *key = cache_key(rq);
 	int st = 200;
-	if ((rp->text = cache_get(key, rq->stream, pos))) {
+	bool mine = false;
+	/* Kept already; or being read by another request (the waits of a burst
+	 * on one clock end together): its answer, once it has kept it. */
+	if ((rp->text = cache_get(key, rq->stream, pos)) ||
+	    (!(mine = cache_claim(key, rq->stream, pos)) &&
+	     (rp->text = cache_await(key, rq->stream, pos, db_deadline())))) {
 		rp->status = 200;
 		rp->kept = cf.test_mode ? (long long)pos : 0;
 	} else {
@@ -228,6 +233,8 @@ static int answer(struct req *rq, struct reply *rp)
 		} else if (now > 0) {
 			poll_raise(rq->stream, (uint64_t)now);
 		}
+		if (mine)
+			cache_release(key);
 	}
 	free(key);
 	return st;
