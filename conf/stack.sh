@@ -124,13 +124,14 @@ start_mariadb() {
 	running mariadb mariadbd && return 0
 	if [[ ! -d $VAR/mysql/mysql ]]; then
 		say "initializing MariaDB in $VAR/mysql"
+		# Its temporary files under $VAR too: in a /tmp shared with other stacks they were seen to vanish.
 		mariadb-install-db --no-defaults --force --datadir="$VAR/mysql" --auth-root-authentication-method=normal \
-			--skip-test-db --user="$(id -un)" >>"$LOG/mariadb-install.log" 2>&1 ||
+			--skip-test-db --user="$(id -un)" --tmpdir="$VAR/tmp" >>"$LOG/mariadb-install.log" 2>&1 ||
 			fail "mariadb-install-db failed" "$LOG/mariadb-install.log"
 	fi
 	say "starting MariaDB"
 	launch mariadb "$LOG/mariadb.log" mariadbd --no-defaults --datadir="$VAR/mysql" \
-		--socket="$RUN/mysql.sock" --pid-file="$RUN/mariadb.pid" --skip-networking \
+		--socket="$RUN/mysql.sock" --pid-file="$RUN/mariadb.pid" --skip-networking --tmpdir="$VAR/tmp" \
 		--log-error="$LOG/mariadb.log" --user="$(id -un)" --innodb-buffer-pool-size=256M \
 		--innodb-flush-log-at-trx-commit=1 --max-connections=1000 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
@@ -140,26 +141,42 @@ start_mariadb() {
 	sql -e 'CREATE USER IF NOT EXISTS runorg@localhost; GRANT ALL PRIVILEGES ON runorg.* TO runorg@localhost'
 }
 
-# start_program NAME: build/runorg-NAME in the background, pid in NAME.pid, output in NAME.log.
+# start_program NAME [keep]: build/runorg-NAME in the background, pid in NAME.pid,
+# output in NAME.log. What is left of a dead one is killed first, unless keep.
 start_program() {
 	running "$1" "runorg-$1" && return 0
 	local bin=${RUNORG_BUILD:-$ROOT/build}/runorg-$1 # RUNORG_BUILD: make test SANITIZE=1
 	[[ -x $bin ]] || fail "$bin is missing (run make)" /dev/null
-	kill_orphans "$1"
+	[[ ${2:-} == keep ]] || kill_orphans "$1"
 	say "starting runorg-$1"
 	launch "$1" "$LOG/$1.log" "$bin" -c "$CONF"
 }
 
+# The inode of the FastCGI socket, or nothing.
+socket_inode() { stat -c %i "$RUN/runorg.sock" 2>/dev/null || true; }
+
+OLD_SOCKET=""
 fcgi_ready() {
 	started || fail "runorg-fcgi exited" "$LOG/fcgi.log"
-	[[ -S $RUN/runorg.sock ]]
+	[[ -S $RUN/runorg.sock && $(socket_inode) != "$OLD_SOCKET" ]]
 }
 
+# A master killed with -9 leaves its workers, which go on answering on the
+# socket. The new master renames its own socket over that path (a new inode
+# means "ready"); only then are the old workers asked to finish what they
+# accepted and exit (SIGTERM; they would notice by themselves within a second).
+# So the web server never finds the socket missing.
 start_fcgi() {
 	running fcgi runorg-fcgi && return 0
-	rm -f "$RUN/runorg.sock" # left by a killed master; its reappearance means "ready"
-	start_program fcgi
+	local old
+	old=$(pid_of fcgi)
+	OLD_SOCKET=$(socket_inode)
+	start_program fcgi keep
 	wait_for 10 fcgi_ready || fail "runorg-fcgi did not open its socket within 10 s" "$LOG/fcgi.log"
+	if [[ -n $old ]] && ! exists "$old"; then
+		sleep 0.2 # the connections made just before the rename reach the old workers first
+		kill -TERM -- "-$old" 2>/dev/null || true
+	fi
 }
 
 # The JSON error bodies, under the name lighttpd's server.errorfile-prefix asks

@@ -29,6 +29,8 @@ struct key {
 static const struct key keys[] = {
 	KEY(test_mode,       INT,  0, 1),
 	KEY(sync_timeout_ms, INT,  0, INT_MAX),
+	KEY(request_timeout_ms, INT, 100, INT_MAX),
+	KEY(lease_timeout_ms, INT, 0, INT_MAX),
 	KEY(streams,         INT,  1, 1000),
 	KEY(workers,         INT,  1, 1000),
 	KEY(threads,         INT,  1, 1000),
@@ -66,6 +68,8 @@ static void set_defaults(void)
 	cf = (struct config){
 	    .test_mode = 0,
 	    .sync_timeout_ms = 5000,
+	    .request_timeout_ms = 10000,
+	    .lease_timeout_ms = 5000,
 	    .streams = 4,
 	    .workers = 2,
 	    .threads = 256,

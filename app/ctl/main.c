@@ -347,6 +347,9 @@ int main(int argc, char **argv)
 	if (config_load(conf))
 		return 1;
 	log_set_level(cf.log_level); /* log_file is the servers': runorgctl speaks to its terminal */
+	/* A hung MariaDB does not hang runorgctl for ever; migrations may take long. */
+	if (strcmp(argv[i], "migrate"))
+		db_io_timeout_set(60);
 	MYSQL *m = db_connect();
 	if (!m)
 		return fail("cannot connect to MySQL (see above)");

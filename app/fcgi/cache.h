@@ -2,6 +2,7 @@
 #ifndef RUNORG_CACHE_H
 #define RUNORG_CACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fcgi/request.h"
@@ -19,5 +20,16 @@ char *cache_get(const char *key, uint32_t stream, uint64_t pos);
  * read itself started). Keeps nothing when caching is off or the text is
  * larger than an eighth of cf.cache_kib; forgets everything when full. */
 void cache_put(const char *key, uint32_t stream, uint64_t pos, const char *text);
+
+/* One read at a time per key and position (a burst of waits on one clock
+ * ends at once, and each would run the same read): cache_claim is true when
+ * the caller is the one to read (then it calls cache_release once it has
+ * kept the answer, or not); false when another request reads it now: then
+ * cache_await waits for it, until deadline_us (CLOCK_MONOTONIC; 0: no
+ * deadline) at most, and gives a copy of the answer it kept, or NULL (read
+ * it yourself). */
+bool cache_claim(const char *key, uint32_t stream, uint64_t pos);
+void cache_release(const char *key);
+char *cache_await(const char *key, uint32_t stream, uint64_t pos, uint64_t deadline_us);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include <fcgiapp.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/clock.h"
 #include "fcgi/park.h"
@@ -18,12 +19,13 @@ struct exchange {
 	struct reply rp;
 	int step;             /* how far router_run got (router.c) */
 	int st;               /* the status decided so far, 0 while none */
+	uint64_t deadline_us; /* CLOCK_MONOTONIC: the answer goes out by then, whatever MariaDB does */
 	/* The wait (wait.c): the clock, its outcome, and while parked its place. */
 	struct clock want;
 	bool reached;         /* when not, rp holds the 503 (reply_not_yet) */
 	struct parked parked;
+	uint64_t wait_started; /* CLOCK_MONOTONIC, while parked */
 	char wait_key[80];    /* the admission bucket counted while waiting ("" = none) */
-	uint64_t wait_started_us;
 	struct exchange *next_ready; /* main.c's queue of exchanges whose wait is over */
 	/* Gives a parked exchange back to a request thread (main.c); NULL where a
 	 * request cannot be parked (CGI: the process serves this one request). */

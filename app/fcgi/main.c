@@ -16,6 +16,7 @@
  * socket as stdin; only a listening one means FastCGI. And not "socket empty":
  * one configuration file then serves every mode. */
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -48,6 +50,18 @@
 
 static int listen_fd;
 static atomic_int stopping, busy; /* busy: exchanges accepted and not finished, parked ones included */
+
+/* Replacing a master (README, "Operating"): the live master holds an
+ * exclusive flock(2) on "<socket>.lock" (its workers close their copy), so a
+ * new master that gets the lock knows that whatever answers on the socket
+ * are the workers of a dead one. It binds a new socket under a temporary
+ * name and renames it over the old path: the web server's next connection
+ * reaches the new master, the old workers finish what they accepted, see
+ * that the path is no longer their socket, and exit. Not one request finds
+ * no socket. */
+static int lock_fd = -1;
+static pid_t master_pid;
+static ino_t socket_ino; /* the inode of cf.socket once this master renamed its socket there */
 
 /* One thread at a time sits in accept(): with hundreds of idle threads,
  * letting them all wait in the kernel costs a quarter of the throughput. The
@@ -158,6 +172,7 @@ static struct exchange *next_exchange(struct idler *me)
 static void *serve(void *unused)
 {
 	(void)unused;
+	db_retry_unsent(true); /* request connections hold nothing from one request to the next */
 	struct idler me = {.go = false};
 	pthread_cond_init(&me.wake, NULL);
 	struct exchange *x;
@@ -217,8 +232,17 @@ static void worker(const sigset_t *sigs)
 			log_error("worker: only %d request threads", i);
 	}
 	pthread_attr_destroy(&attr);
-	int sig;
-	sigwait(sigs, &sig);
+	/* SIGTERM from the master; or, once the master is gone (killed), a new
+	 * master's socket in our path: then nothing reaches ours any more. */
+	struct timespec second = {1, 0};
+	while (sigtimedwait(sigs, NULL, &second) < 0) {
+		struct stat st;
+		if (socket_ino && getppid() != master_pid &&
+		    (stat(cf.socket, &st) || st.st_ino != socket_ino)) {
+			log_info("worker: the master is gone and %s is another's now: finishing", cf.socket);
+			break;
+		}
+	}
 	atomic_store(&stopping, 1);
 	/* Drain: the requests already accepted finish, parked ones included (at
 	 * most sync_timeout_ms away); the idle threads wait on the idle stack for
@@ -235,46 +259,74 @@ static void worker(const sigset_t *sigs)
 static pid_t spawn(const sigset_t *sigs)
 {
 	pid_t pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		if (lock_fd >= 0)
+			close(lock_fd); /* the lock is the master's alone: it goes when the master does */
 		worker(sigs);
+	}
 	if (pid < 0)
 		log_error("fork: %s", strerror(errno));
 	return pid;
 }
 
-/* Another runorg-fcgi answers on the socket: do not steal it. */
-static bool socket_in_use(void)
+/* The master's lock (see lock_fd): -1 when another master holds it. */
+static int take_master_lock(void)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(cf.socket) >= sizeof a.sun_path)
-		return false;
-	strcpy(a.sun_path, cf.socket);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool used = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	if (fd >= 0)
-		close(fd);
-	return used;
+	char path[sizeof cf.socket + 8];
+	snprintf(path, sizeof path, "%s.lock", cf.socket);
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0) {
+		log_error("runorg-fcgi: cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(lock_fd, LOCK_EX | LOCK_NB)) {
+		log_error("runorg-fcgi: another runorg-fcgi serves %s (it holds %s)", cf.socket, path);
+		close(lock_fd);
+		lock_fd = -1;
+		return -1;
+	}
+	return 0;
 }
 
+/* Binds a new socket at "<socket>.<pid>" and renames it over cf.socket, so
+ * that the path always leads to a socket that answers: the old one (orphaned
+ * workers of a dead master) until the rename, ours from then on. */
 static int open_socket(void)
 {
 	if (!cf.socket[0]) {
 		log_error("runorg-fcgi: no socket configured, and not started by a web server");
 		return -1;
 	}
-	if (socket_in_use()) {
-		log_error("runorg-fcgi: %s is in use by another runorg-fcgi", cf.socket);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int n = snprintf(a.sun_path, sizeof a.sun_path, "%s.%d", cf.socket, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof a.sun_path) {
+		log_error("runorg-fcgi: the socket path %s is too long", cf.socket);
 		return -1;
 	}
-	unlink(cf.socket); /* left by a process that died */
-	int fd = FCGX_OpenSocket(cf.socket, 4096); /* a burst of at= requests: the kernel caps it at somaxconn */
-	if (fd < 0) {
-		log_error("cannot listen on %s", cf.socket);
+	if (take_master_lock())
 		return -1;
+	unlink(a.sun_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A burst of at= requests: a long backlog (the kernel caps it at somaxconn). */
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 4096)) {
+		log_error("cannot listen on %s: %s", a.sun_path, strerror(errno));
+		goto fail;
 	}
 	/* The web server may run as another user: let it connect. */
-	chmod(cf.socket, 0666);
+	chmod(a.sun_path, 0666);
+	struct stat st;
+	if (rename(a.sun_path, cf.socket) || stat(cf.socket, &st)) {
+		log_error("cannot put the socket at %s: %s", cf.socket, strerror(errno));
+		goto fail;
+	}
+	socket_ino = st.st_ino;
+	master_pid = getpid();
 	return fd;
+fail:
+	unlink(a.sun_path);
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 static int prepare_database(void)
@@ -289,6 +341,18 @@ static int prepare_database(void)
 		sleep(1);
 	}
 	return -1;
+}
+
+/* The read and write timeouts of the connections made from now on: a
+ * backstop above every request's deadline, which the deadlines enforce to
+ * the millisecond (db.h). */
+static void set_io_timeout(void)
+{
+	long long ms = cf.request_timeout_ms;
+	if ((long long)cf.sync_timeout_ms + ROUTER_WAIT_MARGIN_MS > ms)
+		ms = (long long)cf.sync_timeout_ms + ROUTER_WAIT_MARGIN_MS;
+	long long s = ms / 1000 + 5;
+	db_io_timeout_set(s > 86400 ? 86400 : (unsigned)s);
 }
 
 /* A web server passed a listening socket as fd 0 (mode 1 above). */
@@ -318,6 +382,7 @@ static int serve_cgi(void)
 		log_error("runorg-fcgi (CGI): cannot start the clock poll");
 		return 1;
 	}
+	db_retry_unsent(true);
 	return cgi_serve();
 }
 
@@ -361,7 +426,9 @@ static void master(const sigset_t *sigs)
 	for (int i = 0; i < cf.workers; i++)
 		if (pids[i] > 0)
 			kill(pids[i], SIGKILL);
-	unlink(cf.socket);
+	struct stat st;
+	if (stat(cf.socket, &st) == 0 && st.st_ino == socket_ino)
+		unlink(cf.socket); /* ours still: no newer master put its own there */
 	free(pids);
 	free(born);
 }
@@ -385,8 +452,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	bool from_server = spawned();
-	if (!from_server && getenv("GATEWAY_INTERFACE"))
+	if (!from_server && getenv("GATEWAY_INTERFACE")) {
+		set_io_timeout();
 		return serve_cgi();
+	}
 
 	sigset_t sigs;
 	sigemptyset(&sigs);
@@ -405,6 +474,7 @@ int main(int argc, char **argv)
 	if (secret_get(secret))
 		log_error("runorg-fcgi: no server secret: HMAC keys and logins answer 500 until it is fixed");
 	OPENSSL_cleanse(secret, sizeof secret);
+	set_io_timeout(); /* after the migrations, which may take long */
 	if (FCGX_Init())
 		return 1;
 	if (from_server) {
@@ -418,6 +488,8 @@ int main(int argc, char **argv)
 		log_error("runorg-fcgi: workers will not share their clock polls");
 	if (retry_share())
 		log_error("runorg-fcgi: workers will not share the Idempotency-Keys in flight");
+	if (db_share())
+		log_error("runorg-fcgi: workers will not share what they see of MariaDB");
 	master(&sigs);
 	return 0;
 }

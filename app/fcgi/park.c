@@ -2,11 +2,13 @@
  *
  * A parked wait is filed under the first stream of its clock that is not
  * reached yet, in that stream's min-heap by position, and in one list by
- * deadline (every wait gets the same timeout, so the list is in deadline
- * order by construction). An advance of a stream pops only the waits it
+ * deadline (every wait gets the same timeout, so a new one goes at the end
+ * of the list, but for the rare one whose request's deadline came first). An advance of a stream pops only the waits it
  * reaches; each is looked at again (another stream of its clock may still
  * lag: it is filed there) or handed back. So the cost of an advance is the
  * number of waits it ends, not the number parked.
+ *
+ * A thread of this module (expirer) answers each wait at its deadline.
  *
  * A wait is filed under `lock`, and its "not reached yet" is decided under
  * that lock too, while the poll thread learns positions first and takes the
@@ -16,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/xalloc.h"
 #include "fcgi/poll.h"
@@ -27,6 +30,8 @@ struct heap {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t expire_wake;     /* CLOCK_MONOTONIC: a wait due earlier than all others was parked */
+static pthread_once_t expire_once = PTHREAD_ONCE_INIT;
 static struct heap *heaps;             /* heaps[s]: the waits filed under stream s (guarded by lock) */
 static uint32_t nheaps;
 static struct parked *oldest, *newest; /* the deadline list (guarded by lock) */
@@ -119,20 +124,68 @@ static bool file(struct parked *p)
 	return true;
 }
 
+static void expire(uint64_t now_us);
+
+/* The thread that answers the waits at their deadline: it touches no
+ * database, so nothing MariaDB does (a hang, say) can make those 503s late. */
+static void *expirer(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		if (!oldest) {
+			pthread_cond_wait(&expire_wake, &lock);
+			continue;
+		}
+		uint64_t due = oldest->deadline_us, now = db_mono_us();
+		if (due <= now) {
+			pthread_mutex_unlock(&lock);
+			expire(now);
+			pthread_mutex_lock(&lock);
+			continue;
+		}
+		struct timespec ts = {.tv_sec = (time_t)(due / 1000000), .tv_nsec = (long)(due % 1000000) * 1000};
+		pthread_cond_timedwait(&expire_wake, &lock, &ts);
+	}
+	return NULL;
+}
+
+static void expire_start(void)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&expire_wake, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t t;
+	if (pthread_create(&t, NULL, expirer, NULL))
+		abort(); /* no thread to answer the waits: better a restarted worker than waits for ever */
+	pthread_detach(t);
+}
+
 void park(struct parked *p)
 {
+	pthread_once(&expire_once, expire_start);
 	pthread_mutex_lock(&lock);
 	bool filed = file(p);
 	if (filed) {
-		/* The deadline is taken under the lock, so the list stays in deadline order. */
-		p->deadline_us = db_mono_us() + p->timeout_us;
-		p->prev = newest;
-		p->next = NULL;
-		if (newest)
-			newest->next = p;
+		/* After the last wait due no later: the newest, but for a wait
+		 * whose request's own deadline cut its timeout short (wait.c). */
+		struct parked *after = newest;
+		while (after && after->deadline_us > p->deadline_us)
+			after = after->prev;
+		p->prev = after;
+		p->next = after ? after->next : oldest;
+		if (p->next)
+			p->next->prev = p;
 		else
+			newest = p;
+		if (after) {
+			after->next = p;
+		} else {
 			oldest = p;
-		newest = p;
+			pthread_cond_signal(&expire_wake); /* due before all the others */
+		}
 		count++;
 		poll_waiting(+1); /* under the lock (order park -> poll): never counted after its own -1 */
 	}
@@ -166,7 +219,7 @@ void park_advanced(const uint32_t *streams, size_t n)
 		}
 	}
 	if (nready)
-		poll_waiting(-(int)nready);
+		poll_waiting(-(int)nready); /* under the lock (order park -> poll), like the +1 */
 	pthread_mutex_unlock(&lock);
 	while (ready) {
 		struct parked *p = ready;
@@ -176,7 +229,8 @@ void park_advanced(const uint32_t *streams, size_t n)
 	}
 }
 
-void park_expire(uint64_t now_us)
+/* Hands back, not reached, every parked wait whose deadline is at or before now_us. */
+static void expire(uint64_t now_us)
 {
 	struct parked *late = NULL;
 	size_t nlate = 0;

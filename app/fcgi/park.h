@@ -12,9 +12,8 @@
 
 /* One parked wait; lives inside whatever waits (the router's exchange). */
 struct parked {
-	const struct clock *want; /* the waiter's own clock, not a copy */
-	uint64_t timeout_us;  /* how long it may wait */
-	uint64_t deadline_us; /* CLOCK_MONOTONIC, set by park() */
+	const struct clock *want; /* the waiter's own clock, not a copy: it stays put until done */
+	uint64_t deadline_us; /* CLOCK_MONOTONIC */
 	/* Called once, from the thread that found the outcome (never under a lock
 	 * of this module): reached, or not (current = the positions known of
 	 * want's streams then). */
@@ -26,17 +25,14 @@ struct parked {
 	struct parked *prev, *next; /* the deadline list, oldest first */
 };
 
-/* Parks p until p->want is reached or p->timeout_us has passed; p->done is
- * called either way (at once when want is already reached). p->want must
- * stay where it is until then. */
+/* Parks p until p->want is reached or p->deadline_us passes; p->done is
+ * called either way (at once when want is already reached; at the deadline
+ * by a thread of this module that never waits on the database). */
 void park(struct parked *p);
 
 /* The clock poll moved these streams forward: hands back every parked wait
  * that is now reached. Called after the positions are known to poll.c. */
 void park_advanced(const uint32_t *streams, size_t n);
-
-/* Hands back, not reached, every parked wait whose deadline is at or before now_us. */
-void park_expire(uint64_t now_us);
 
 /* Parked waits now. */
 size_t park_count(void);

@@ -37,6 +37,10 @@
 #include "store/db.h"
 #include "store/queue.h"
 
+/* The longest a poll may take, connecting included (db.h, deadlines). The
+ * waits past their deadline are answered by park.c, whatever the poll does. */
+#define POLL_TIMEOUT_US 250000
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t advanced;  /* broadcast when `known` moves forward */
 static pthread_cond_t wake;      /* signals the thread that someone needs a poll */
@@ -181,6 +185,7 @@ static bool take_turn(uint64_t now, uint64_t demand)
 static void *run(void *unused)
 {
 	(void)unused;
+	db_retry_unsent(true); /* its connection holds nothing between polls */
 	MYSQL *m = NULL;
 	long interval = cf.poll_min_us;
 	struct timespec last = {0, 0};
@@ -227,9 +232,11 @@ static void *run(void *unused)
 		clock_gettime(CLOCK_MONOTONIC, &last);
 		uint64_t started_us = us_of(&last);
 		pthread_mutex_unlock(&lock);
-		park_expire(started_us); /* parked waits past their deadline answer 503 */
 
+		/* A poll never outlasts POLL_TIMEOUT_US, connecting included: the
+		 * waiters learn as soon as MariaDB answers again. */
 		uint64_t seen_epoch = 0;
+		db_deadline_set(started_us + POLL_TIMEOUT_US);
 		if (!m)
 			m = db_connect();
 		int r = m ? queue_done(m, &seen, &seen_epoch) : -1;

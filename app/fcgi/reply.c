@@ -59,11 +59,23 @@ int reply_not_yet(struct reply *rp, const struct clock *want, const struct clock
 	return reply_error(rp, 503, "Data is not yet available for the 'at' you specified. Try again later.");
 }
 
-int reply_db_unavailable(struct reply *rp, bool read_only)
+int reply_db(struct reply *rp, enum db_state why)
 {
-	if (read_only)
+	switch (why) {
+	case DB_DOWN:
+		return reply_error(rp, 503, "The database is unavailable. Try again later.");
+	case DB_READ_ONLY:
 		return reply_error(rp, 503, "The database is read-only: writes are refused for now. Try again later.");
-	return reply_error(rp, 503, "The database is unavailable. Try again later.");
+	case DB_DISK_FULL:
+		/* Not over in a second: an operator has to make room. */
+		rp->retry_after = 10;
+		return reply_error(rp, 503, "The database cannot write (disk full). Try again later.");
+	case DB_TIMEOUT:
+		return reply_error(rp, 503, "The database did not answer in time. Try again later.");
+	case DB_UP:
+		break;
+	}
+	return reply_error(rp, 500, "Internal error");
 }
 
 int reply_list(struct reply *rp, const char *key, json_object *list, long long count)
@@ -153,13 +165,14 @@ void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
 	json_object *err = status >= 400 ? error_body(rp, path) : NULL;
 	const char *text = err ? json_text(err) : rp->text ? rp->text : json_text(rp->body);
 	size_t len = strlen(text);
-	char head[320], kept[48] = "";
+	char head[320], kept[48] = "", retry[32] = "";
 	if (rp->kept > 0)
 		snprintf(kept, sizeof kept, "X-RunOrg-Kept: %lld\r\n", rp->kept);
+	if (status == 503 || rp->retry_after > 0)
+		snprintf(retry, sizeof retry, "Retry-After: %d\r\n", rp->retry_after > 0 ? rp->retry_after : 1);
 	int n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s%s",
 	                 status, status_text(status), status == 405 ? "Allow: " : "",
-	                 status == 405 ? rp->allow : "", status == 405 ? "\r\n" : "",
-	                 status == 503 || rp->retry_after ? "Retry-After: 1\r\n" : "", kept);
+	                 status == 405 ? rp->allow : "", status == 405 ? "\r\n" : "", retry, kept);
 	FCGX_PutStr(head, n, out);
 	/* A Location names a command (retry.c): made of a path and a ref, never
 	 * of request bytes but the database id, which routing has checked. */

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/json.h"
+#include "store/db.h"
 
 struct reply {
 	int status;
@@ -21,7 +22,7 @@ struct reply {
 	struct clock *current, *expected; /* then (malloc'd, freed by reply_free) */
 	bool head;         /* answer to HEAD: status and headers only */
 	char *location;    /* Location: the command a delayed write queued (retry.c), owned, or NULL */
-	bool retry_after;  /* Retry-After: 1, as every 503 has */
+	int retry_after;   /* Retry-After in seconds: every 503 has one (0: 1); a 409 when set */
 	long long kept;    /* > 0: test mode shows the position a kept answer is labelled with */
 };
 
@@ -38,8 +39,10 @@ int reply_internal(struct reply *rp, const char *what);
  * clocks. The one place this answer is made (at= and /sync). */
 int reply_not_yet(struct reply *rp, const struct clock *want, const struct clock *current);
 
-/* 503 (with Retry-After) when MariaDB cannot be reached, or refuses writes. */
-int reply_db_unavailable(struct reply *rp, bool read_only);
+/* The answer to a request that failed on the database, from why (db_state):
+ * a 503 with Retry-After that says what the client can do about it (README,
+ * "Failures and retries"), or a 500 when MariaDB is up and well. */
+int reply_db(struct reply *rp, enum db_state why);
 
 /* 200 {"<key>": list, "count": count} */
 int reply_list(struct reply *rp, const char *key, json_object *list, long long count);

@@ -132,7 +132,7 @@ void retry_end(struct req *rq)
 static int busy(struct req *rq, struct reply *rp)
 {
 	rq->keyed = false; /* answered: nothing more to look up */
-	rp->retry_after = true;
+	rp->retry_after = 1;
 	return reply_error(rp, 409, "A request with this Idempotency-Key is still in progress");
 }
 

@@ -27,15 +27,15 @@
  * order. HEAD is answered wherever GET is. */
 /* clang-format off */
 static const struct route routes[] = {
-	{"GET",  "/version",                  version_get,     R_OPEN},
-	{"GET",  "/status",                   status_get,      R_OPEN},
+	{"GET",  "/version",                  version_get,     R_OPEN | R_NODB},
+	{"GET",  "/status",                   status_get,      R_OPEN | R_BRIEF},
 	{"POST", "/test/auth",                test_auth,       R_OPEN | R_TEST | R_BODY},
 	{"POST", "/test/hints",               test_hints,      R_OPEN | R_TEST | R_BODY},
 	{"POST", "/db/create",                db_create,       R_ADMIN | R_BODY},
 	{"GET",  "/db/all",                   db_all,          R_ADMIN},
 	{"GET",  "/commands/{ref}",           server_command_get, R_ADMIN},
 	{"POST", "/db/{db}/test/auth",        db_test_auth,    R_DB | R_OPEN | R_TEST | R_BODY},
-	{"GET",  "/db/{db}/sync",             db_sync,         R_DB},
+	{"GET",  "/db/{db}/sync",             db_sync,         R_DB | R_WAITS},
 	{"GET",  "/db/{db}/commands/{ref}",   command_get,     R_DB},
 	{"POST", "/db/{db}/contacts/import",  contacts_import, R_DB | R_BODY},
 	{"GET",  "/db/{db}/contacts/search",  contacts_search, R_DB | R_CACHE},
@@ -195,8 +195,10 @@ static int body(struct req *rq, FCGX_Request *fr, struct reply *rp)
 
 static int handle(struct req *rq, struct reply *rp)
 {
+	if (rq->route->flags & R_NODB)
+		return rq->route->handler(rq, rp);
 	if (!req_m(rq))
-		return reply_db_unavailable(rp, false);
+		return reply_db(rp, db_state(NULL, rq->received_us));
 	int st = auth_as_exists(rq, rp); /* an administrator's as= names a contact (after the wait) */
 	return st ? st : rq->route->handler(rq, rp);
 }
@@ -229,7 +231,12 @@ static int answer(struct req *rq, struct reply *rp)
 		return handle(rq, rp);
 	char *key = cache_key(rq);
 	int st = 200;
-	if ((rp->text = cache_get(key, rq->stream, pos))) {
+	bool mine = false;
+	/* Kept already; or being read by another request (the waits of a burst
+	 * on one clock end together): its answer, once it has kept it. */
+	if ((rp->text = cache_get(key, rq->stream, pos)) ||
+	    (!(mine = cache_claim(key, rq->stream, pos)) &&
+	     (rp->text = cache_await(key, rq->stream, pos, db_deadline())))) {
 		rp->status = 200;
 		rp->kept = cf.test_mode ? (long long)pos : 0;
 	} else {
@@ -244,24 +251,33 @@ static int answer(struct req *rq, struct reply *rp)
 		} else if (now > 0) {
 			poll_raise(rq->stream, (uint64_t)now);
 		}
+		if (mine)
+			cache_release(key);
 	}
 	free(key);
 	return st;
 }
 
-/* A 500 while MariaDB is down or read-only is no bug of ours: the client gets a
- * 503 with Retry-After that says so, and may retry (README, "Failures"). A
- * write answered this way may or may not have been queued. */
+/* A 500 while MariaDB is down, read-only, out of disk space or too slow for
+ * the request's deadline is no bug of ours: the client gets a 503 with
+ * Retry-After that says so, and may retry (README, "Failures"). A write
+ * answered this way may or may not have been queued. */
 static int unavailable(struct req *rq, struct reply *rp)
 {
-	switch (db_state(rq->m, rq->received_us)) {
-	case DB_DOWN:
-		return reply_db_unavailable(rp, false);
-	case DB_READ_ONLY:
-		return reply_db_unavailable(rp, true);
-	default:
-		return 500;
-	}
+	return reply_db(rp, db_state(rq->m, rq->received_us));
+}
+
+/* When the answer must have gone out (router.h): counted from the request's
+ * arrival, by what it is (its route, whether it has at=). */
+static uint64_t deadline_of(const struct req *rq, uint64_t arrived_us)
+{
+	unsigned f = rq->route ? rq->route->flags : 0;
+	long long ms = cf.request_timeout_ms;
+	if ((f & R_WAITS) || req_query(rq, "at"))
+		ms = (long long)cf.sync_timeout_ms + ROUTER_WAIT_MARGIN_MS;
+	if ((f & R_BRIEF) && ms > ROUTER_BRIEF_MS)
+		ms = ROUTER_BRIEF_MS;
+	return arrived_us + (uint64_t)ms * 1000;
 }
 
 /* The path of an unmatched request, for the error body. */
@@ -298,6 +314,7 @@ static void reply(struct exchange *x)
 	         rq->wait_us / 1000.0, (db_now_us() - rq->received_us) / 1000.0);
 	reply_free(rp);
 	request_free(rq);
+	db_deadline_set(0);
 }
 
 bool router_run(struct exchange *x)
@@ -305,10 +322,13 @@ bool router_run(struct exchange *x)
 	struct req *rq = &x->rq;
 	struct reply *rp = &x->rp;
 	int st = x->st;
+	/* Every call to MariaDB from here on ends by the request's deadline (db.h). */
+	db_deadline_set(x->deadline_us);
 	switch (x->step) {
 	case STEP_START: {
 		struct clock want;
 		bool at = false;
+		uint64_t arrived = db_mono_us();
 		rq->received_us = db_now_us();
 		rq->mark = fresh_mark();
 		x->reached = true;
@@ -321,6 +341,8 @@ bool router_run(struct exchange *x)
 		}
 		if (!st)
 			st = router_find(rq, rp);
+		x->deadline_us = deadline_of(rq, arrived);
+		db_deadline_set(x->deadline_us);
 		if (!st)
 			st = check(rq, rp);
 		if (!st)

@@ -17,7 +17,16 @@ enum {
 	R_BODY = 16,  /* takes a JSON body */
 	R_CACHE = 32, /* a read whose 200 depends only on the database's projections, who asks and
 	                 the URL: answered from the worker's cache while valid (cache.h) */
+	R_NODB = 64,  /* needs no database connection at all */
+	R_BRIEF = 128, /* answers within ROUTER_BRIEF_MS whatever request_timeout_ms says */
+	R_WAITS = 256, /* waits for a clock of its own (ROUTE_WAIT): the deadline of an at= request */
 };
+
+/* Deadlines (README, "Failures and retries"): a request that waits for a
+ * clock (at=, R_WAITS) answers within sync_timeout_ms + ROUTER_WAIT_MARGIN_MS,
+ * any other within request_timeout_ms, R_BRIEF ones within ROUTER_BRIEF_MS. */
+#define ROUTER_WAIT_MARGIN_MS 1000
+#define ROUTER_BRIEF_MS 2000
 
 typedef int (*handler_fn)(struct req *rq, struct reply *rp);
 

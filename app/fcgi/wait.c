@@ -111,7 +111,7 @@ static int check_heads(struct req *rq, struct reply *rp, const struct clock *wan
 	int r = m ? queue_heads(m, &heads, &done) : -1;
 	int st = 0;
 	if (r) {
-		st = reply_db_unavailable(rp, false);
+		st = reply_db(rp, db_state(m, rq->received_us));
 	} else {
 		poll_learn(&done);
 		pthread_mutex_lock(&heads_lock);
@@ -136,7 +136,7 @@ static void parked_done(struct parked *p, bool reached, const struct clock *curr
 	if (!reached)
 		reply_not_yet(&x->rp, &x->want, current);
 	leave(x->wait_key);
-	x->rq.wait_us += db_mono_us() - x->wait_started_us;
+	x->rq.wait_us += db_mono_us() - x->wait_started;
 	x->resume(x);
 }
 
@@ -159,23 +159,17 @@ int wait_clock(struct exchange *x, const struct clock *want)
 		db_release(rq->m, false);
 		rq->m = NULL;
 	}
-	uint64_t started = db_mono_us();
+	/* sync_timeout_ms, and never past the request's own deadline. */
+	uint64_t started = db_mono_us(), until = started + (uint64_t)cf.sync_timeout_ms * 1000;
+	if (x->deadline_us && x->deadline_us < until)
+		until = x->deadline_us;
+	x->wait_started = started;
 	if (x->resume) {
-		x->parked = (struct parked){.want = &x->want,
-		                            .timeout_us = (uint64_t)cf.sync_timeout_ms * 1000,
-		                            .done = parked_done};
-		x->wait_started_us = started;
+		x->parked = (struct parked){.want = &x->want, .deadline_us = until, .done = parked_done};
 		park(&x->parked);
 		return WAIT_PARKED;
 	}
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += cf.sync_timeout_ms / 1000;
-	deadline.tv_nsec += (long)(cf.sync_timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	struct timespec deadline = {.tv_sec = (time_t)(until / 1000000), .tv_nsec = (long)(until % 1000000) * 1000};
 	struct clock current;
 	x->reached = poll_sleep(want, &deadline, &current);
 	if (!x->reached)

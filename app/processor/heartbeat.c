@@ -1,10 +1,13 @@
 /* heartbeat.c — the processor's sign of life for operators: its row in `processors`, and who holds which
  * lease.
  *
- * Nothing here decides anything: the named locks are the leases. These rows
- * only tell an operator (GET /status, runorgctl status) which processor holds
- * a stream and when it was last seen alive. All times are the database's
- * UTC_TIMESTAMP, so that clocks of different hosts never get compared. */
+ * The named locks are the leases. These rows tell an operator (GET /status,
+ * runorgctl status) which processor holds a stream and when it was last seen
+ * alive, and tell standbys (lease.c) which connection to kill when a holder
+ * has been silent for lease_timeout_ms. All times are the database's
+ * UTC_TIMESTAMP, so that clocks of different hosts never get compared. The
+ * row also says what keeps the processor from applying (`problem`: "disk
+ * full"), for GET /status. */
 #include "processor/heartbeat.h"
 
 #include <pthread.h>
@@ -29,12 +32,12 @@ static void *beat(void *unused)
 		    db_exec(m, "DELETE FROM processors WHERE heartbeat < UTC_TIMESTAMP() - INTERVAL 1 DAY") >=
 		        0)
 			first = false;
-		if (db_exec(
-		        m,
-		        "INSERT INTO processors (name, host, pid, started, heartbeat) VALUES (%Q, %Q, %u, "
-		        "UTC_TIMESTAMP(), UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE heartbeat = "
-		        "UTC_TIMESTAMP(6)",
-		        name, host, (unsigned)getpid()) < 0 &&
+		const char *problem = db_disk_full() ? "disk full" : NULL;
+		if (db_exec(m,
+		            "INSERT INTO processors (name, host, pid, started, heartbeat, problem) VALUES (%Q, "
+		            "%Q, %u, UTC_TIMESTAMP(), UTC_TIMESTAMP(6), %Q) ON DUPLICATE KEY UPDATE heartbeat "
+		            "= UTC_TIMESTAMP(6), problem = VALUES(problem)",
+		            name, host, (unsigned)getpid(), problem) < 0 &&
 		    db_gone(m)) {
 			mysql_close(m);
 			m = NULL;

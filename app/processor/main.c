@@ -8,7 +8,8 @@
  *
  * Invariants:
  * - A stream is applied by the one thread that holds its lease, the MySQL
- *   named lock 'runorg.stream.N'; other processors wait as hot standbys.
+ *   named lock 'runorg.stream.N'; other processors wait as hot standbys, and
+ *   fence and replace a holder that stops heart-beating (lease.c).
  * - A run of commands, their failures and the clock bump commit in one
  *   transaction, and the bump only moves the clock from where the run started:
  *   a crash anywhere loses nothing and applies nothing twice, even if two
@@ -33,14 +34,21 @@
 #include "processor/heartbeat.h"
 #include "processor/hints.h"
 #include "processor/janitor.h"
+#include "processor/lease.h"
 #include "resources/apply.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/streams.h"
 
-#define BATCH 100     /* commands read at once */
-#define BATCH_US 5000 /* a transaction stops taking commands after this long */
+/* A run takes what is queued after the clock, up to BATCH commands and
+ * RUN_BYTES of payload: the longer the backlog, the longer the run, so that
+ * the cost of a transaction (its commit's flush above all) is shared by more
+ * commands exactly when the processor falls behind. RUN_MAX_US only keeps a
+ * run of slow commands from holding its transaction open for long; with no
+ * backlog a run is the one or two commands there are. */
+#define BATCH 100
 #define RUN_BYTES (1 << 20)
+#define RUN_MAX_US 200000
 #define IDLE_MIN_US 200   /* the dispatcher's first look after it found work */
 #define IDLE_MAX_US 10000 /* its longest interval while it finds none */
 #define FOLLOW_US 1000000 /* how often the dispatcher looks for new streams */
@@ -203,7 +211,7 @@ static int apply_batch(MYSQL *m, uint32_t stream, bool careful)
 		r = apply_some(m, careful, stream, run, applied, &n);
 		if (r == APPLY_OK)
 			applied += n;
-		if (stopping || db_mono_us() - started > BATCH_US)
+		if (stopping || db_mono_us() - started > RUN_MAX_US)
 			break;
 	}
 	uint64_t last = applied ? run->pos[applied - 1] : 0;
@@ -331,19 +339,18 @@ static void *run_stream(void *arg)
 	uint32_t stream = s->number;
 	MYSQL *m = NULL;
 	bool leased = false, standing_by = false, busy = false;
+	struct lease_watch watch = {0};
 	while (!stopping) {
 		if (!m && !(m = db_connect())) {
 			nap(&s->wake, 1000000);
 			continue;
 		}
 		if (!leased) {
-			long long got =
-			    db_value(m, "SELECT GET_LOCK(CONCAT('runorg.stream.', %u), 0)", stream);
+			int got = lease_take(m, stream, &watch);
 			if (got == 1) {
 				leased = true;
 				standing_by = false;
 				log_info("stream %u: lease taken", stream);
-				heartbeat_lease(m, stream);
 				set_leased(s, true);
 			} else if (got < 0) {
 				mysql_close(m);
@@ -362,13 +369,18 @@ static void *run_stream(void *arg)
 			n = apply_batch(m, stream, true); /* a command cannot be applied: one by one */
 		if (n < 0) {
 			if (db_gone(m)) {
-				log_warn("stream %u: connection lost, reconnecting", stream);
+				/* Killed by a standby that took the stream over, or MariaDB
+				 * went away: either way the lease went with the connection. */
+				log_warn("stream %u: connection lost (%s), lease lost, reconnecting", stream,
+				         mysql_error(m));
 				mysql_close(m);
 				m = NULL;
 				leased = false;
 				set_leased(s, false);
 			}
-			nap(&s->wake, 100000);
+			/* Retried (nothing is given up for a passing fault), at a
+			 * slower pace while MariaDB has no room to write. */
+			nap(&s->wake, db_disk_full() ? 1000000 : 100000);
 		} else if (n == 0) {
 			if (busy)
 				hurry_dispatcher();
@@ -379,7 +391,7 @@ static void *run_stream(void *arg)
 		}
 	}
 	if (m) {
-		db_exec(m, "DO RELEASE_LOCK(CONCAT('runorg.stream.', %u))", stream);
+		lease_release(m, stream);
 		mysql_close(m);
 	}
 	return NULL;
@@ -567,11 +579,17 @@ int main(int argc, char **argv)
 	/* `streams` of the configuration only sizes a new installation
 	 * (migrate_run): the streams applied are those of the table. */
 	MYSQL *m = connect_at_start();
-	if (!m || migrate_run(m) || heartbeat_start() || janitor_start()) {
+	bool ready = m && migrate_run(m) == 0;
+	if (m)
+		mysql_close(m);
+	/* From here on (not for the migrations, which may take long), a read or
+	 * write on a connection of a hung MariaDB gives up after this, and the
+	 * thread reconnects: well above any statement of a run. */
+	db_io_timeout_set(60);
+	if (!ready || heartbeat_start() || janitor_start()) {
 		log_error("processor: cannot prepare the database");
 		return 1;
 	}
-	mysql_close(m);
 	hints_start(); /* without it, the fronts poll: nothing depends on hints */
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

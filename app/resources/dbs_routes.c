@@ -41,13 +41,17 @@ static json_object *processor_info(MYSQL *m)
 	return o;
 }
 
-/* The per-stream and per-processor parts are store/status.c's, shared with runorgctl. */
+/* The per-stream and per-processor parts are store/status.c's, shared with
+ * runorgctl. Like every request it has a deadline (a brief one, R_BRIEF): a
+ * hung MariaDB makes it a 503, never a hang. */
 int status_get(struct req *rq, struct reply *rp)
 {
 	json_object *streams = status_streams(rq->m);
 	json_object *processors = streams ? status_processors(rq->m) : NULL;
-	if (!processors) {
+	json_object *database = processors ? status_database(rq->m, db_disk_full()) : NULL;
+	if (!database) {
 		json_object_put(streams);
+		json_object_put(processors);
 		return reply_internal(rp, "status");
 	}
 	json_object *o = json_object_new_object();
@@ -55,6 +59,7 @@ int status_get(struct req *rq, struct reply *rp)
 	json_object_object_add(o, "streams", streams);
 	json_object_object_add(o, "processor", processor_info(rq->m));
 	json_object_object_add(o, "processors", processors);
+	json_object_object_add(o, "database", database);
 	return reply_json(rp, 200, o);
 }
 

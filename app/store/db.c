@@ -2,90 +2,365 @@
 #include "store/db.h"
 
 #include <errmsg.h>
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
-/* When this process last saw the server gone or refusing a write as read-only
- * (microseconds, wall clock): a request that failed because another thread's
- * statement failed (a group-commit leader's) learns why from here. */
-static _Atomic uint64_t last_down_us, last_read_only_us;
+/* What this process (and, after db_share, every process forked from the
+ * same master) last saw of the server, in microseconds of the wall clock: a
+ * request that failed because another thread's statement failed (a
+ * group-commit leader's) learns why from here. */
+struct notes {
+	_Atomic uint64_t down;      /* the server gone or unreachable */
+	_Atomic uint64_t read_only; /* a write refused as read-only */
+	_Atomic uint64_t disk_full; /* a write refused for lack of disk space */
+	_Atomic uint64_t timeout;   /* a call cut or refused by a deadline */
+	_Atomic uint64_t write_ok;  /* a write committed */
+};
+static struct notes own_notes, *notes = &own_notes;
 
 static bool read_only_error(unsigned e);
+static bool disk_full_error(MYSQL *m);
+
+/* ---- Deadlines ----
+ *
+ * libmariadb waits for its socket through a callback of ours
+ * (MARIADB_OPT_IO_WAIT): when connecting, for the server's greeting, and for
+ * every answer and every write that would block. The callback polls the
+ * socket until libmariadb's own timeout or this thread's deadline, whichever
+ * comes first; at the deadline it reports a timeout, and the call fails at
+ * once (CR_SERVER_LOST), leaving the connection closed. So a deadline holds
+ * to the millisecond for connects and statements alike, with no thread or
+ * signal of its own. (libmariadb's MYSQL_OPT_READ_TIMEOUT counts whole
+ * seconds and is fixed when the connection is made: measured with libmariadb
+ * 3.3.20, setting it afterwards has no effect, so a pooled connection could
+ * not follow each request's remaining time. Nor was its non-blocking
+ * connect an answer: a connection made with it keeps a pointer to the socket
+ * structure of the connect, which mysql_get_socket reads once the connection
+ * has been lost and that structure freed; with it, FastCGI connections of
+ * the workers were reset after a MariaDB restart in the fault tests, and
+ * never without it.) */
+static __thread uint64_t my_deadline;
+static __thread bool my_timed_out, my_cut, my_retry;
+static unsigned io_timeout_s;
+
+static struct timespec mono_ts(uint64_t us)
+{
+	return (struct timespec){.tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000};
+}
+
+static void note_timeout(void)
+{
+	my_timed_out = true;
+	notes->timeout = db_now_us();
+}
+
+static int io_wait(my_socket s, my_bool is_read, int timeout_ms)
+{
+	struct pollfd p = {.fd = (int)s, .events = is_read ? POLLIN : POLLOUT};
+	uint64_t start = db_mono_us(), until = timeout_ms > 0 ? start + (uint64_t)timeout_ms * 1000 : 0;
+	bool by_deadline = false;
+	if (my_deadline && (!until || my_deadline < until)) {
+		until = my_deadline;
+		by_deadline = true;
+	}
+	for (;;) {
+		uint64_t now = db_mono_us();
+		int wait = -1;
+		if (until)
+			wait = now >= until ? 0 : (int)((until - now + 999) / 1000);
+		int r = poll(&p, 1, wait);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && by_deadline) {
+			my_cut = true;
+			note_timeout();
+		}
+		return r;
+	}
+}
+
+void db_deadline_set(uint64_t mono_us)
+{
+	my_deadline = mono_us;
+	my_timed_out = false;
+}
+
+uint64_t db_deadline(void)
+{
+	return my_deadline;
+}
+
+uint64_t db_deadline_swap(uint64_t mono_us)
+{
+	uint64_t old = my_deadline;
+	my_deadline = mono_us;
+	return old;
+}
+
+bool db_timed_out(void)
+{
+	return my_timed_out;
+}
+
+void db_io_timeout_set(unsigned seconds)
+{
+	io_timeout_s = seconds;
+}
+
+void db_retry_unsent(bool on)
+{
+	my_retry = on;
+}
+
+/* The connection's socket, -1 when it has none (closed after an error). */
+static int socket_of(MYSQL *m)
+{
+	return m->net.pvio ? (int)mysql_get_socket(m) : -1;
+}
+
+bool db_deadline_over(void)
+{
+	if (!my_deadline || db_mono_us() < my_deadline)
+		return false;
+	note_timeout();
+	return true;
+}
+
+/* Starts a call on m: false when this thread's deadline has passed, and
+ * then nothing may be sent. */
+static bool call_start(MYSQL *m)
+{
+	(void)m;
+	my_cut = false;
+	return !db_deadline_over();
+}
+
+/* Ends the call: true when the deadline cut it. */
+static bool call_end(void)
+{
+	return my_cut;
+}
 
 static void note_failure(MYSQL *m)
 {
+	if (my_timed_out)
+		return; /* noted as a timeout: the server may be fine */
 	if (!m || db_gone(m))
-		last_down_us = db_now_us();
+		notes->down = db_now_us();
 	else if (read_only_error(mysql_errno(m)))
-		last_read_only_us = db_now_us();
+		notes->read_only = db_now_us();
+	else if (disk_full_error(m))
+		notes->disk_full = db_now_us();
 }
 
-static MYSQL *connect_with(unsigned long flags)
+/* ---- Connecting while MariaDB does not answer ----
+ *
+ * An attempt given up at its deadline stays in the server's queue of
+ * connections to accept (its back_log, 250 on the private stack) until the
+ * server accepts it, and once that queue is full a connect to a unix socket
+ * waits in the kernel for the whole connect timeout, in whole seconds. So at
+ * most CONNECTS_AT_ONCE attempts run at once in a process; and once one got
+ * no answer in time (the server is silent), one at a time, spaced out from
+ * SILENT_FIRST_US to SILENT_MAX_US until one is answered: a thread that may
+ * not try meanwhile fails at once, as if its deadline had passed. */
+#define CONNECTS_AT_ONCE 4
+#define SILENT_FIRST_US 250000
+#define SILENT_MAX_US 2000000
+
+static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t connect_done; /* CLOCK_MONOTONIC */
+static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
+static int connecting;          /* attempts under way (guarded by connect_lock) */
+static uint64_t silent_next;    /* while silent: no attempt before (CLOCK_MONOTONIC); 0: not silent */
+static uint64_t silent_gap;     /* the spacing of the next attempt while silent */
+
+static void connect_init(void)
 {
-	MYSQL *m = mysql_init(NULL);
-	if (!m)
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&connect_done, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+/* May this thread try to connect now? False: it may not, noted as a timeout. */
+static bool connect_enter(void)
+{
+	pthread_once(&connect_once, connect_init);
+	pthread_mutex_lock(&connect_lock);
+	struct timespec due = mono_ts(my_deadline);
+	for (;;) {
+		uint64_t now = db_mono_us();
+		if (silent_next) {
+			bool go = connecting == 0 && now >= silent_next;
+			if (go) {
+				connecting++;
+				silent_next = now + silent_gap;
+				silent_gap = silent_gap * 2 > SILENT_MAX_US ? SILENT_MAX_US : silent_gap * 2;
+			}
+			pthread_mutex_unlock(&connect_lock);
+			if (!go)
+				note_timeout();
+			return go;
+		}
+		if (connecting < CONNECTS_AT_ONCE) {
+			connecting++;
+			pthread_mutex_unlock(&connect_lock);
+			return true;
+		}
+		int e = my_deadline ? pthread_cond_timedwait(&connect_done, &connect_lock, &due)
+		                    : pthread_cond_wait(&connect_done, &connect_lock);
+		if (e == ETIMEDOUT) {
+			pthread_mutex_unlock(&connect_lock);
+			note_timeout();
+			return false;
+		}
+	}
+}
+
+/* The attempt is over: answered (connected, or refused at once), or silent. */
+static void connect_leave(bool silent)
+{
+	pthread_mutex_lock(&connect_lock);
+	connecting--;
+	if (!silent) {
+		silent_next = 0;
+	} else if (!silent_next) {
+		silent_gap = SILENT_FIRST_US;
+		silent_next = db_mono_us() + silent_gap;
+	}
+	pthread_cond_broadcast(&connect_done);
+	pthread_mutex_unlock(&connect_lock);
+}
+
+/* init: a statement run on every connect, reconnects included (session settings). */
+static MYSQL *connect_with(unsigned long flags, const char *init)
+{
+	if (db_deadline_over() || !connect_enter())
 		return NULL;
-	unsigned int timeout = 5;
+	MYSQL *m = mysql_init(NULL);
+	if (!m) {
+		connect_leave(false);
+		return NULL;
+	}
+	/* Whole seconds, for what libmariadb does not wait for through io_wait
+	 * (a connect to a unix socket whose queue is full): within the deadline. */
+	unsigned int timeout = DB_CONNECT_S;
+	if (my_deadline) {
+		uint64_t now = db_mono_us(), left = my_deadline > now ? (my_deadline - now) / 1000000 : 0;
+		timeout = left < 1 ? 1 : left < DB_CONNECT_S ? (unsigned)left : DB_CONNECT_S;
+	}
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	if (io_timeout_s) {
+		mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout_s);
+		mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout_s);
+	}
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	if (init)
+		mysql_options(m, MYSQL_INIT_COMMAND, init);
+	mysql_optionsv(m, MARIADB_OPT_IO_WAIT, io_wait);
 	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
-	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock,
-	                        flags)) {
-		log_error("mysql connect: %s", mysql_error(m));
+	my_cut = false;
+	uint64_t start = db_mono_us();
+	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock, flags)) {
+		/* Silent: no greeting before the deadline, or an attempt that took long to fail. */
+		bool silent = my_cut || db_mono_us() - start >= 1000000;
+		connect_leave(silent);
+		if (my_cut)
+			log_error("mysql connect: no answer before the deadline");
+		else
+			log_error("mysql connect: %s", mysql_error(m));
+		if (silent)
+			note_timeout();
 		note_failure(NULL);
 		mysql_close(m);
 		return NULL;
 	}
+	connect_leave(false);
 	mysql_autocommit(m, 1);
 	return m;
 }
 
+/* The statement was not sent (CR_SERVER_GONE_ERROR: the connection was
+ * found closed, or writing to it failed) and no transaction was open on it:
+ * connects m again in place (same options, the init command and io_wait
+ * included, so within the deadline), for this thread's one retry. */
+static bool may_resend(MYSQL *m)
+{
+	if (!my_retry || mysql_errno(m) != CR_SERVER_GONE_ERROR || (m->server_status & SERVER_STATUS_IN_TRANS) ||
+	    db_deadline_over())
+		return false;
+	my_bool on = 1, off = 0;
+	mysql_options(m, MYSQL_OPT_RECONNECT, &on);
+	bool ok = mariadb_reconnect(m) == 0;
+	mysql_options(m, MYSQL_OPT_RECONNECT, &off);
+	if (ok)
+		log_warn("mysql: a statement found its connection closed: sent again on a new one");
+	return ok;
+}
+
+/* Sends a statement inside a call (call_start done), with the one retry of
+ * may_resend. 0, or -1 (logged by the caller). */
+static int send_text(MYSQL *m, const char *s, size_t len)
+{
+	if (mysql_real_query(m, s, len) == 0)
+		return 0;
+	if (call_end() || !may_resend(m) || !call_start(m))
+		return -1;
+	return mysql_real_query(m, s, len) == 0 ? 0 : -1;
+}
+
 MYSQL *db_connect(void)
 {
-	return connect_with(0);
+	return connect_with(0, NULL);
 }
 
 MYSQL *db_connect_scripts(void)
 {
-	MYSQL *m = connect_with(CLIENT_MULTI_STATEMENTS);
-	if (m && db_exec(m, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'") < 0) {
-		mysql_close(m);
-		return NULL;
-	}
-	return m;
+	/* An init command: a connection made again in place (may_resend) keeps it. */
+	return connect_with(CLIENT_MULTI_STATEMENTS,
+	                    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'");
 }
 
-/* Logs the statement's failure, and notes it for db_state. A duplicate key is
- * an answer, not a fault (an Idempotency-Key recorded before, store/idem.c),
- * and MariaDB's message for it quotes the key's value, which came with a
- * request: that one is logged at debug level, without the message. */
-static void log_failure(MYSQL *m, const char *where)
+/* A call that failed: logged (what), noted, ended. Returns -1. */
+static int call_failed(MYSQL *m, const char *what, int shown, const char *text)
 {
-	if (mysql_errno(m) == 1062 /* ER_DUP_ENTRY */)
-		log_debug("mysql: duplicate key (%s)", where);
+	call_end();
+	if (my_timed_out)
+		log_error("mysql: cut at the deadline (%s%.*s)", what, shown, text ? text : "");
+	else if (mysql_errno(m) == 1062 /* ER_DUP_ENTRY: see below */)
+		log_debug("mysql: duplicate key (%s%.*s)", what, shown, text ? text : "");
 	else
-		log_error("mysql: %s (%s)", mysql_error(m), where);
+		log_error("mysql: %s (%s%.*s)", mysql_error(m), what, shown, text ? text : "");
 	note_failure(m);
+	return -1;
 }
+
+/* call_failed logs a duplicate key (1062) at debug level, without MariaDB's
+ * message: it is an answer, not a fault (an Idempotency-Key recorded before,
+ * store/idem.c), and the message quotes the key's value, which came with a
+ * request. */
 
 int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *insert_id)
 {
 	int done = 0;
-	if (mysql_real_query(m, sql, strlen(sql))) {
-		char where[64];
-		snprintf(where, sizeof where, "in a script of %d statements", n);
-		log_failure(m, where);
-		return -1;
-	}
+	if (!call_start(m))
+		return call_failed(m, "a script", 0, NULL);
+	if (send_text(m, sql, strlen(sql)))
+		return call_failed(m, "a script", 0, NULL);
 	for (;;) {
 		MYSQL_RES *res = mysql_store_result(m);
 		if (res)
@@ -97,14 +372,16 @@ int db_script(MYSQL *m, const char *sql, int n, long long *affected, uint64_t *i
 		done++;
 		int more = mysql_next_result(m);
 		if (more > 0) {
-			char where[64];
-			snprintf(where, sizeof where, "statement %d of a script", done + 1);
-			log_failure(m, where);
-			return -1;
+			char what[48];
+			snprintf(what, sizeof what, "statement %d of a script", done + 1);
+			return call_failed(m, what, 0, NULL);
 		}
 		if (more < 0)
 			break;
 	}
+	call_end();
+	if (n > 0 && done == n)
+		notes->write_ok = db_now_us(); /* the scripts of this program end with their COMMIT */
 	return n == 0 || done == n ? 0 : -1;
 }
 
@@ -186,22 +463,20 @@ static char *sql_format(MYSQL *m, const char *fmt, va_list ap, size_t *len)
 	return xprintbuf_take(q);
 }
 
+/* Formats and sends a statement, starting a call that the caller ends
+ * (call_end) once it has read the result. 0, or -1 with the call ended. */
 static int sql_run(MYSQL *m, const char *fmt, va_list ap)
 {
 	size_t len;
 	char *s = sql_format(m, fmt, ap, &len);
-	int r = mysql_real_query(m, s, len);
-	if (r) {
+	int r = 0;
+	if (!call_start(m) || send_text(m, s, len)) {
 		/* The statement up to its first quoted value: request data (bodies) stays out of logs. */
 		int shown = (int)strcspn(s, "'");
-		if (mysql_errno(m) == 1062 /* ER_DUP_ENTRY: see log_failure */)
-			log_debug("mysql: duplicate key (in: %.*s)", shown < 200 ? shown : 200, s);
-		else
-			log_error("mysql: %s (in: %.*s)", mysql_error(m), shown < 200 ? shown : 200, s);
-		note_failure(m);
+		r = call_failed(m, "in: ", shown < 200 ? shown : 200, s);
 	}
 	free(s);
-	return r ? -1 : 0;
+	return r;
 }
 
 char *db_format(MYSQL *m, const char *fmt, ...)
@@ -226,6 +501,8 @@ long long db_exec(MYSQL *m, const char *fmt, ...)
 	MYSQL_RES *res = mysql_store_result(m);
 	if (res)
 		mysql_free_result(res);
+	if (call_end() || mysql_errno(m))
+		return call_failed(m, "reading a result", 0, NULL);
 	return (long long)mysql_affected_rows(m);
 }
 
@@ -238,8 +515,12 @@ MYSQL_RES *db_query(MYSQL *m, const char *fmt, ...)
 	if (r)
 		return NULL;
 	MYSQL_RES *res = mysql_store_result(m);
-	if (!res)
-		log_error("mysql: %s", mysql_error(m));
+	if (call_end() || !res) {
+		if (res)
+			mysql_free_result(res);
+		call_failed(m, "reading a result", 0, NULL);
+		return NULL;
+	}
 	return res;
 }
 
@@ -252,8 +533,11 @@ long long db_value(MYSQL *m, const char *fmt, ...)
 	if (r)
 		return -1;
 	MYSQL_RES *res = mysql_store_result(m);
-	if (!res)
-		return -1;
+	if (call_end() || !res) {
+		if (res)
+			mysql_free_result(res);
+		return call_failed(m, "reading a result", 0, NULL);
+	}
 	MYSQL_ROW row = mysql_fetch_row(res);
 	long long v = -2;
 	if (row && row[0])
@@ -269,17 +553,21 @@ int db_begin(MYSQL *m)
 
 int db_commit(MYSQL *m)
 {
-	if (mysql_commit(m)) {
-		log_error("mysql commit: %s", mysql_error(m));
-		note_failure(m);
-		return -1;
-	}
+	if (!call_start(m) || mysql_commit(m))
+		return call_failed(m, "commit", 0, NULL);
+	call_end();
+	notes->write_ok = db_now_us();
 	return 0;
 }
 
+/* Past the deadline nothing is sent: the connection, left in its transaction,
+ * is dropped when released (db_release), which rolls it back. */
 void db_rollback(MYSQL *m)
 {
-	mysql_rollback(m);
+	if (call_start(m)) {
+		mysql_rollback(m);
+		call_end();
+	}
 }
 
 bool db_gone(MYSQL *m)
@@ -290,64 +578,95 @@ bool db_gone(MYSQL *m)
 	       e == 1927 /* connection killed */;
 }
 
+bool db_check_idle(MYSQL *m, uint64_t used_us)
+{
+	/* A healthy idle connection has nothing to read: anything there (the
+	 * end of file of a closed connection, an error packet) means it is gone. */
+	struct pollfd p = {.fd = socket_of(m), .events = POLLIN};
+	if (p.fd < 0 || poll(&p, 1, 0) != 0)
+		return false;
+	if (db_now_us() - used_us < (uint64_t)DB_IDLE_PING_S * 1000000 && used_us > notes->down)
+		return true;
+	if (!call_start(m))
+		return false;
+	bool alive = mysql_ping(m) == 0;
+	call_end();
+	return alive;
+}
+
 /* The pool: idle connections on a stack; `open` counts all connections out or idle.
  * Guarded by pool_lock. */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t pool_free = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t pool_free; /* CLOCK_MONOTONIC */
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static MYSQL **pool_idle;
-static time_t *pool_used; /* when each idle connection was released */
+static uint64_t *pool_used; /* when each idle connection was released (db_now_us) */
 static int pool_nidle, pool_open;
 
-bool db_idle_alive(MYSQL *m, time_t used)
+static void pool_init(void)
 {
-	return time(NULL) - used < DB_IDLE_PING_S || mysql_ping(m) == 0;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pool_free, &ca);
+	pthread_condattr_destroy(&ca);
+	pool_idle = xcalloc(cf.db_pool, sizeof *pool_idle);
+	pool_used = xcalloc(cf.db_pool, sizeof *pool_used);
+}
+
+/* A connection counted in pool_open was not handed out after all. */
+static void pool_forget(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	pool_open--;
+	pthread_cond_signal(&pool_free);
+	pthread_mutex_unlock(&pool_lock);
 }
 
 MYSQL *db_acquire(void)
 {
+	pthread_once(&pool_once, pool_init);
 	pthread_mutex_lock(&pool_lock);
-	if (!pool_idle) {
-		pool_idle = xcalloc(cf.db_pool, sizeof *pool_idle);
-		pool_used = xcalloc(cf.db_pool, sizeof *pool_used);
+	struct timespec due = mono_ts(my_deadline);
+	while (pool_nidle == 0 && pool_open >= cf.db_pool) {
+		if (!my_deadline) {
+			pthread_cond_wait(&pool_free, &pool_lock);
+		} else if (pthread_cond_timedwait(&pool_free, &pool_lock, &due) == ETIMEDOUT) {
+			pthread_mutex_unlock(&pool_lock);
+			note_timeout();
+			return NULL;
+		}
 	}
-	while (pool_nidle == 0 && pool_open >= cf.db_pool)
-		pthread_cond_wait(&pool_free, &pool_lock);
 	MYSQL *m = NULL;
 	if (pool_nidle > 0) {
 		m = pool_idle[--pool_nidle];
-		time_t used = pool_used[pool_nidle];
+		uint64_t used = pool_used[pool_nidle];
 		pthread_mutex_unlock(&pool_lock);
-		if (db_idle_alive(m, used))
+		if (db_check_idle(m, used))
 			return m;
-		mysql_close(m); /* closed by the server while idle (wait_timeout): a new one */
-		m = db_connect();
-		if (m)
-			return m;
-		pthread_mutex_lock(&pool_lock);
-		pool_open--;
-		pthread_cond_signal(&pool_free);
-		pthread_mutex_unlock(&pool_lock);
-		return NULL;
-	}
-	pool_open++;
-	pthread_mutex_unlock(&pool_lock);
-	m = db_connect();
-	if (!m) {
-		pthread_mutex_lock(&pool_lock);
-		pool_open--;
-		pthread_cond_signal(&pool_free);
+		mysql_close(m); /* closed by the server while idle: a new one */
+	} else {
+		pool_open++;
 		pthread_mutex_unlock(&pool_lock);
 	}
+	if (!(m = db_connect()))
+		pool_forget();
 	return m;
 }
 
 /* A broken connection usually means the server restarted: the idle ones are
  * dead too, so they go with it, and the next requests connect afresh instead
- * of each finding out on a stale connection. */
+ * of each finding out on a stale connection. One cut or refused by this
+ * thread's deadline goes alone. */
 void db_release(MYSQL *m, bool broken)
 {
 	if (!m)
 		return;
+	if (my_timed_out) {
+		mysql_close(m);
+		pool_forget();
+		return;
+	}
 	MYSQL **stale = NULL;
 	int nstale = 0;
 	pthread_mutex_lock(&pool_lock);
@@ -358,7 +677,7 @@ void db_release(MYSQL *m, bool broken)
 		pool_nidle = 0;
 		pool_open -= 1 + nstale;
 	} else {
-		pool_used[pool_nidle] = time(NULL);
+		pool_used[pool_nidle] = db_now_us();
 		pool_idle[pool_nidle++] = m;
 	}
 	pthread_cond_broadcast(&pool_free);
@@ -378,25 +697,66 @@ static bool read_only_error(unsigned e)
 	       e == 1836 /* ER_READ_ONLY_MODE */ || e == 1792 /* read-only transaction */;
 }
 
+/* MariaDB's refusals of a write for lack of space: a table that cannot grow
+ * (InnoDB's answer to ENOSPC), the server's own "disk full", and an engine or
+ * file error naming ENOSPC or EDQUOT. */
+static bool disk_full_error(MYSQL *m)
+{
+	unsigned e = mysql_errno(m);
+	if (e == 1114 /* ER_RECORD_FILE_FULL */ || e == 1021 /* ER_DISK_FULL */)
+		return true;
+	if (e != 1026 /* ER_ERROR_ON_WRITE */ && e != 1030 /* ER_GET_ERRNO */)
+		return false;
+	const char *t = mysql_error(m);
+	return strstr(t, "No space left") || strstr(t, "Disk quota") || strstr(t, "errno: 28") ||
+	       strstr(t, "error 28 ");
+}
+
+bool db_disk_full(void)
+{
+	uint64_t full = notes->disk_full;
+	return full && full > notes->write_ok && db_now_us() - full < 60 * 1000000ULL;
+}
+
 enum db_state db_state(MYSQL *m, uint64_t since_us)
 {
+	if (my_timed_out)
+		return DB_TIMEOUT;
 	if (m && db_gone(m))
 		return DB_DOWN;
 	if (m && read_only_error(mysql_errno(m)))
 		return DB_READ_ONLY;
+	if (m && disk_full_error(m))
+		return DB_DISK_FULL;
 	/* The error came from another connection (a group-commit leader's, say): if
-	 * this process saw the server gone or read-only meanwhile, that was it. */
-	if (last_down_us >= since_us)
+	 * this process saw the server gone, read-only or full meanwhile, or a
+	 * leader's deadline cut its run, that was it. */
+	if (notes->down >= since_us)
 		return DB_DOWN;
-	if (last_read_only_us >= since_us)
+	if (notes->read_only >= since_us)
 		return DB_READ_ONLY;
+	if (notes->disk_full >= since_us)
+		return DB_DISK_FULL;
+	if (notes->timeout >= since_us)
+		return DB_TIMEOUT;
 	/* Else ask the server itself, on a connection of our own. */
 	MYSQL *probe = db_connect();
-	if (!probe)
-		return DB_DOWN;
-	long long ro = db_value(probe, "SELECT @@global.read_only OR @@global.innodb_read_only");
-	mysql_close(probe);
+	long long ro = probe ? db_value(probe, "SELECT @@global.read_only OR @@global.innodb_read_only") : -1;
+	if (probe)
+		mysql_close(probe);
+	if (my_timed_out)
+		return DB_TIMEOUT;
 	return ro < 0 ? DB_DOWN : ro > 0 ? DB_READ_ONLY : DB_UP;
+}
+
+int db_share(void)
+{
+	void *p = mmap(NULL, sizeof *notes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	memcpy(p, notes, sizeof *notes);
+	notes = p;
+	return 0;
 }
 
 uint64_t db_mono_us(void)

@@ -5,7 +5,43 @@
 #include <mysql.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
+
+/* ---- Deadlines ----
+ *
+ * Each thread may have a deadline (CLOCK_MONOTONIC, microseconds): every
+ * MySQL call the thread makes through this module ends by then, connecting
+ * included. A call that would start after it is not sent; one still waiting
+ * for the server at the deadline fails then (libmariadb waits through a
+ * callback of ours, MARIADB_OPT_IO_WAIT, which never waits past it), and the
+ * connection is closed. Without a deadline, connecting takes at most
+ * DB_CONNECT_S, and each read or write on the socket at most the backstop of
+ * db_io_timeout_set (libmariadb's MYSQL_OPT_READ_TIMEOUT/WRITE_TIMEOUT: whole
+ * seconds, fixed when the connection is made). */
+#define DB_CONNECT_S 5
+
+/* Sets this thread's deadline (0: none) and forgets whether the last one was met. */
+void db_deadline_set(uint64_t mono_us);
+uint64_t db_deadline(void);
+/* Sets the deadline for the calls that follow (a group-commit leader's run),
+ * keeping what db_timed_out says; returns the one it replaces. */
+uint64_t db_deadline_swap(uint64_t mono_us);
+/* True (and from then on db_timed_out) when this thread's deadline has passed. */
+bool db_deadline_over(void);
+
+/* True when a call of this thread was refused or cut by its deadline since
+ * db_deadline_set: the request answers "did not answer in time". */
+bool db_timed_out(void);
+
+/* The read and write timeouts, in seconds, of connections made from now on
+ * (0: none). A backstop for calls made without a deadline. */
+void db_io_timeout_set(unsigned seconds);
+
+/* This thread's connections hold no session state between its statements
+ * (no named lock, no variable): a statement whose sending failed (nothing
+ * reached the server, CR_SERVER_GONE_ERROR) outside a transaction is sent
+ * once more on a fresh connection, made in place. Never for a connection
+ * whose named lock is a lease. */
+void db_retry_unsent(bool on);
 
 /* Opens a connection from the configuration (utf8mb4, autocommit on).
  * Returns NULL (and logs why) when MySQL cannot be reached. */
@@ -57,25 +93,42 @@ void db_rollback(MYSQL *m);
 /* True when the last error means the connection is gone and must be replaced. */
 bool db_gone(MYSQL *m);
 
-/* A connection idle for DB_IDLE_PING_S or more may have been closed by the
- * server (wait_timeout): db_idle_alive pings it then, and is false when it is
- * gone (close it and connect again). used: when it was last used. */
+/* Before an idle connection is used again: false when it is gone (close it
+ * and connect again). A connection the server closed (a restart, a kill,
+ * wait_timeout) has its end of file waiting on the socket, which costs one
+ * poll(2) to see; one idle for DB_IDLE_PING_S or more, or unused since this
+ * process last saw the server go down, is also pinged. used_us: when it was
+ * last used (db_now_us). */
 #define DB_IDLE_PING_S 60
-bool db_idle_alive(MYSQL *m, time_t used);
+bool db_check_idle(MYSQL *m, uint64_t used_us);
 
 /* Pool of connections of one process, shared by its threads: acquire blocks
- * while all `cf.db_pool` connections are in use. Release with broken = true
- * drops the connection instead of reusing it. */
+ * while all `cf.db_pool` connections are in use, until this thread's deadline
+ * at most (then NULL, db_timed_out). An idle connection is checked
+ * (db_check_idle) before it is handed out. Release with broken = true drops
+ * the connection instead of reusing it, and the idle ones with it (the server
+ * probably restarted); a connection whose call met this thread's deadline is
+ * dropped alone (it may be in the middle of a transaction). */
 MYSQL *db_acquire(void);
 void db_release(MYSQL *m, bool broken);
 
-/* After a request (received at since_us) failed: whether the database is down
- * (no connection, or the connection died), read-only (writes refused), or up
- * (the failure was something else). Looks at m's last error (m may be NULL),
- * then at what any thread of the process saw since since_us, then asks the
- * server on a connection of its own. Only for error paths: it may connect. */
-enum db_state { DB_UP, DB_DOWN, DB_READ_ONLY };
+/* After a request (received at since_us) failed: whether its deadline cut a
+ * call (DB_TIMEOUT), the database is down (no connection, or the connection
+ * died), read-only or out of disk space (writes refused), or up (the failure
+ * was something else). Looks at this thread's deadline, at m's last error (m
+ * may be NULL), then at what any thread of the process (and of the processes
+ * sharing with it, db_share) saw since since_us, then asks the server on a
+ * connection of its own, within the deadline. Only for error paths. */
+enum db_state { DB_UP, DB_DOWN, DB_READ_ONLY, DB_DISK_FULL, DB_TIMEOUT };
 enum db_state db_state(MYSQL *m, uint64_t since_us);
+
+/* True when MariaDB refused a write for lack of disk space (errors 1114,
+ * 1021, ENOSPC) within the last minute, and no write committed since. */
+bool db_disk_full(void);
+
+/* Called by a master before it forks: from then on its children share what
+ * they note about the server (down, read-only, disk full, timeouts). */
+int db_share(void);
 
 /* Microseconds since the epoch, wall clock. */
 uint64_t db_now_us(void);

@@ -1,6 +1,7 @@
 /* queue.c — the command queue: enqueue with gap-free positions, heads and clock rows. */
 #include "store/queue.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -98,6 +99,7 @@ struct waiting_cmd {
 	int index;                   /* among the run's queued commands (when queued) */
 	struct waiting_cmd *same_as; /* no text, but waits for this earlier command of the run */
 	uint64_t pos;
+	uint64_t deadline;   /* its caller's (db_deadline), 0: none */
 	int state;           /* 0 waiting, 1 answered (result set) */
 	int result;          /* QUEUE_OK, QUEUE_FAILED, QUEUE_TAKEN, QUEUE_BUSY */
 	bool lead;           /* handed the next run by the leader before */
@@ -112,11 +114,13 @@ struct group {
 	struct waiting_cmd *head, **tail;
 	bool flushing;
 	MYSQL *conn;
-	time_t used; /* when conn last ran a script */
+	uint64_t used; /* when conn last ran a script (db_now_us) */
 };
 
 static struct group groups[GROUP_STREAMS];
 static pthread_once_t groups_once = PTHREAD_ONCE_INIT;
+
+static pthread_condattr_t wake_attr; /* waits are timed on CLOCK_MONOTONIC, as deadlines are */
 
 static void groups_init(void)
 {
@@ -124,6 +128,40 @@ static void groups_init(void)
 		pthread_mutex_init(&groups[i].lock, NULL);
 		groups[i].tail = &groups[i].head;
 	}
+	pthread_condattr_init(&wake_attr);
+	pthread_condattr_setclock(&wake_attr, CLOCK_MONOTONIC);
+}
+
+/* The deadline a run is flushed under: the latest of its commands', so that
+ * none is cut before its own time (0, none, when one has none). */
+static uint64_t run_deadline(const struct waiting_cmd *run)
+{
+	uint64_t d = 0;
+	for (const struct waiting_cmd *c = run; c; c = c->next) {
+		if (!c->deadline)
+			return 0;
+		if (c->deadline > d)
+			d = c->deadline;
+	}
+	return d;
+}
+
+/* A command whose caller's deadline passed while it waited for a leader
+ * leaves the list, unless a run has taken it already (then it waits for
+ * that run). True when it left: nothing of it was queued. Caller holds the lock. */
+static bool leave_list(struct group *g, struct waiting_cmd *me)
+{
+	struct waiting_cmd **at = &g->head, *prev = NULL;
+	while (*at && *at != me) {
+		prev = *at;
+		at = &(*at)->next;
+	}
+	if (!*at)
+		return false;
+	*at = me->next;
+	if (g->tail == &me->next)
+		g->tail = prev ? &prev->next : &g->head;
+	return true;
 }
 
 /* Takes commands off the front of the list, at least one, at most GROUP_BYTES. Caller holds the lock. */
@@ -383,7 +421,7 @@ static int flush_once(MYSQL *m, uint32_t stream, struct waiting_cmd *run, int n,
 	uint64_t ids[8];
 	if (db_script(m, sql, nst, affected, ids)) {
 		bool taken = nkeys && mysql_errno(m) == IDEM_DUPLICATE;
-		mysql_rollback(m);
+		db_rollback(m);
 		if (taken && taken_keys(m, run, n, expired_sql) == 0) {
 			unprepare_run(run);
 			r = RUN_AGAIN;
@@ -419,20 +457,20 @@ out:
 /* The run, redone while keys turn out taken. */
 static int flush_run(struct group *g, uint32_t stream, struct waiting_cmd *run, int n)
 {
-	if (g->conn && !db_idle_alive(g->conn, g->used)) {
+	if (g->conn && !db_check_idle(g->conn, g->used)) {
 		mysql_close(g->conn);
 		g->conn = NULL;
 	}
 	if (!g->conn && !(g->conn = db_connect_scripts()))
 		return -1;
-	g->used = time(NULL);
+	g->used = db_now_us();
 	MYSQL *m = g->conn;
 	char *expired_sql = NULL;
 	int r = RUN_AGAIN;
 	for (int attempt = 0; attempt < GROUP_ATTEMPTS && r == RUN_AGAIN; attempt++)
 		r = flush_once(m, stream, run, n, &expired_sql);
 	free(expired_sql);
-	if (db_gone(m)) { /* also when only a prepare failed on it */
+	if (db_gone(m) || (r != 0 && db_timed_out())) { /* also when only a prepare failed on it */
 		mysql_close(m);
 		g->conn = NULL;
 	}
@@ -484,13 +522,31 @@ static int push(MYSQL *m, struct waiting_cmd *me)
 	}
 	pthread_once(&groups_once, groups_init);
 	struct group *g = &groups[me->stream];
-	pthread_cond_init(&me->wake, NULL);
+	me->deadline = db_deadline();
+	pthread_cond_init(&me->wake, &wake_attr);
 	pthread_mutex_lock(&g->lock);
 	*g->tail = me;
 	g->tail = &me->next;
 	if (g->flushing) {
-		while (me->state == 0 && !me->lead)
-			pthread_cond_wait(&me->wake, &g->lock);
+		struct timespec due = {.tv_sec = (time_t)(me->deadline / 1000000),
+		                       .tv_nsec = (long)(me->deadline % 1000000) * 1000};
+		while (me->state == 0 && !me->lead) {
+			if (!me->deadline) {
+				pthread_cond_wait(&me->wake, &g->lock);
+				continue;
+			}
+			if (pthread_cond_timedwait(&me->wake, &g->lock, &due) != ETIMEDOUT ||
+			    me->state != 0 || me->lead)
+				continue;
+			if (leave_list(g, me)) {
+				pthread_mutex_unlock(&g->lock);
+				pthread_cond_destroy(&me->wake);
+				db_deadline_over();
+				free(me->made);
+				return QUEUE_FAILED;
+			}
+			me->deadline = 0; /* in a run now: its outcome is the answer */
+		}
 	} else {
 		g->flushing = true;
 		me->lead = true;
@@ -498,8 +554,11 @@ static int push(MYSQL *m, struct waiting_cmd *me)
 	if (me->state == 0) {
 		int n;
 		struct waiting_cmd *run = take_run(g, &n);
+		uint64_t deadline = run_deadline(run); /* under the lock: a follower may change its own */
 		pthread_mutex_unlock(&g->lock);
+		uint64_t mine = db_deadline_swap(deadline);
 		int fr = flush_run(g, me->stream, run, n);
+		db_deadline_swap(mine);
 		pthread_mutex_lock(&g->lock);
 		for (struct waiting_cmd *c = run, *next; c; c = next) {
 			next = c->next; /* c returns (and vanishes) once it has the lock again */

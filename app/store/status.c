@@ -85,7 +85,7 @@ json_object *status_processors(MYSQL *m)
 	MYSQL_RES *res =
 	    db_query(m, "SELECT name, host, pid, " ISOTIME_SQL_OUT("started") ", "
 	                ISOTIME_SQL_OUT("heartbeat") ", "
-	                "TIMESTAMPDIFF(MICROSECOND, heartbeat, UTC_TIMESTAMP(6)) FROM processors "
+	                "TIMESTAMPDIFF(MICROSECOND, heartbeat, UTC_TIMESTAMP(6)), problem FROM processors "
 	                "WHERE heartbeat > UTC_TIMESTAMP() - INTERVAL 1 DAY ORDER BY heartbeat DESC");
 	if (!res)
 		return NULL;
@@ -99,8 +99,23 @@ json_object *status_processors(MYSQL *m)
 		json_object_object_add(p, "started", string_or_null(row[3]));
 		json_object_object_add(p, "heartbeat", string_or_null(row[4]));
 		json_object_object_add(p, "heartbeat_age", seconds_or_null(row[5]));
+		json_object_object_add(p, "problem", string_or_null(row[6]));
 		json_object_array_add(list, p);
 	}
 	mysql_free_result(res);
 	return list;
+}
+
+json_object *status_database(MYSQL *m, bool full)
+{
+	long long ro = db_value(m, "SELECT @@global.read_only OR @@global.innodb_read_only");
+	long long reported = ro < 0 ? -1
+	                            : db_value(m, "SELECT COUNT(*) FROM processors WHERE problem = 'disk full' "
+	                                          "AND heartbeat > UTC_TIMESTAMP(6) - INTERVAL 10 SECOND");
+	if (reported < 0)
+		return NULL;
+	json_object *o = json_object_new_object();
+	const char *state = ro > 0 ? "read-only" : full || reported > 0 ? "disk full" : "up";
+	json_object_object_add(o, "state", json_object_new_string(state));
+	return o;
 }

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include <mysql.h>
+#include <stdbool.h>
 
 /* [{"stream", "head", "done", "lag", "applied", "lag_seconds", "failed", "lease"}] by stream
  * (the first four as SPEC §3 has them, then what issue 7 added):
@@ -16,8 +17,15 @@
  * holder did not record itself). NULL on a database error. */
 json_object *status_streams(MYSQL *m);
 
-/* [{"name", "host", "pid", "started", "heartbeat", "heartbeat_age"}]: the
- * processors that ran in the last day, newest heartbeat first. NULL on error. */
+/* [{"name", "host", "pid", "started", "heartbeat", "heartbeat_age", "problem"}]:
+ * the processors that ran in the last day, newest heartbeat first; problem is
+ * what keeps one from applying (null, or "disk full"). NULL on error. */
 json_object *status_processors(MYSQL *m);
+
+/* {"state": "up" | "read-only" | "disk full"}: whether MariaDB takes writes.
+ * Read-only is the server's setting; disk full is what the caller has seen
+ * (full: db_disk_full) or a processor reported with its last heartbeat
+ * (processors.problem). NULL on error. */
+json_object *status_database(MYSQL *m, bool full);
 
 #endif

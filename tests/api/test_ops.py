@@ -54,7 +54,8 @@ def log_text(name):
 def test_status_shows_every_stream_with_the_operator_fields():
     r = get("/status")
     assert r.status == 200, r
-    assert list(r.body.keys()) == ["version", "streams", "processor", "processors"]
+    assert list(r.body.keys()) == ["version", "streams", "processor", "processors", "database"]
+    assert r.body["database"] == {"state": "up"}, r
     assert r.body["streams"], r
     for s in r.body["streams"]:
         assert list(s.keys()) == STREAM_KEYS, s
@@ -71,8 +72,8 @@ def test_status_shows_every_stream_with_the_operator_fields():
     for s in r.body["streams"]:
         assert s["lease"]["processor"] in names
     p = r.body["processors"][0]
-    assert list(p.keys()) == ["name", "host", "pid", "started", "heartbeat", "heartbeat_age"]
-    assert p["heartbeat_age"] < 5
+    assert list(p.keys()) == ["name", "host", "pid", "started", "heartbeat", "heartbeat_age", "problem"]
+    assert p["heartbeat_age"] < 5 and p["problem"] is None
 
 
 def test_status_shows_lag_in_commands_and_seconds_and_a_stale_heartbeat_while_paused(admin):

@@ -106,8 +106,8 @@ def cpu_per_request(before, after, requests):
     return " / ".join("%s %.0f" % (k, (after[k] - before[k]) * 1e6 / hz / requests) for k in after)
 
 
-def wrk(path, script=None, conns=32, seconds=SECONDS):
-    args = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds]
+def wrk(path, script=None, conns=32, seconds=SECONDS, timeout=None):
+    args = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds] + (["--timeout", timeout] if timeout else [])
     if script:
         args += ["-s", script]
     out = subprocess.run(args + [URL + path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode()
@@ -218,6 +218,7 @@ def throughput(token, db, cid, member, chat, writes=True, label=""):
     b0b = wrk("/version")[0]
     b0 = (b0a + b0b) / 2 if b0a and b0b else b0a or b0b
     add("B0 GET /version" + label, fmt(b0), "req/s", "mean of %s and %s" % (fmt(b0a), fmt(b0b)), "", "baseline")
+    w = None
     if writes:
         # W before and after W_K (each with an Idempotency-Key): the mean is W_K's baseline.
         wa = measured("W", "/", post_script(token, db))
@@ -235,6 +236,7 @@ def throughput(token, db, cid, member, chat, writes=True, label=""):
         fmt(rc / b0, 2) if rc and b0 else "n/a", "within 10% of R/B0")
     for name in ("B0", "R", "R chat", "W", "W_K") if writes else ("R", "R chat"):
         add("CPU per request, %s%s" % (name, label), cpu[name], "us", "", "", "where the time goes")
+    return w
 
 
 class Sql:
@@ -516,6 +518,85 @@ def largest_request(token):
         "its stream: visible after", fmt(visible, 1), "ms", "status %d" % st, "", "<= 100 ms")
 
 
+def soak_script(token, db, cid):
+    """Three writes, then an at= read, in turn in each wrk thread, unpaced: the
+    writes come about as fast as W, the front's own ceiling, and the reads wait
+    on the clock of the newest 202 their thread has seen. done() prints the
+    counts of all threads."""
+    return lua("soak.lua", """
+local auth = "RUNORG token=%s"
+local n, turn, at = 0, 0, nil
+writes, w202, reads, r200, r503, other = 0, 0, 0, 0, 0, 0
+local threads = {}
+setup = function(thread)
+  table.insert(threads, thread)
+  thread:set("me", tostring(#threads) .. "-" .. tostring(os.time()) .. "-" .. tostring(math.random(1, 1e9)))
+end
+request = function()
+  turn = turn + 1
+  if turn %% 4 == 0 and at then
+    reads = reads + 1
+    return wrk.format("GET", "/db/%s/contacts/%s?at=" .. at, {["Authorization"] = auth})
+  end
+  n = n + 1
+  writes = writes + 1
+  return wrk.format("POST", "/db/%s/contacts/import",
+                    {["Authorization"] = auth, ["Content-Type"] = "application/json"},
+                    '[{"email":"soak' .. me .. '-' .. n .. '@example.com"}]')
+end
+response = function(status, headers, body)
+  if status == 202 then
+    w202 = w202 + 1
+    local s, p = body:match('"at":%%[%%[(%%d+),(%%d+)%%]%%]')
+    if s then at = "%%5B%%5B" .. s .. "%%2C" .. p .. "%%5D%%5D" end
+  elseif status == 200 then
+    r200 = r200 + 1
+  elseif status == 503 and body:find("not yet available", 1, true) then
+    r503 = r503 + 1
+  else
+    other = other + 1
+  end
+end
+done = function(summary, latency, requests)
+  local t = {writes = 0, w202 = 0, reads = 0, r200 = 0, r503 = 0, other = 0}
+  for _, thread in ipairs(threads) do
+    for k, _ in pairs(t) do t[k] = t[k] + thread:get(k) end
+  end
+  io.write(string.format("SOAK writes=%%d w202=%%d reads=%%d r200=%%d r503=%%d other=%%d\\n",
+                         t.writes, t.w202, t.reads, t.r200, t.r503, t.other))
+end
+""" % (token, db, cid, db))
+
+
+def soak(token, db, cid, w_rate):
+    """Mixed load (writes at about the W rate, and at= reads) for a minute (12 x
+    RUNORG_BENCH_SECONDS, at most 60 s), with both cores busy: the processor
+    must keep up, so that no at= read times out and the lag drains within a
+    second of the end."""
+    seconds = min(60, 12 * SECONDS)
+    if not w_rate:
+        add("Soak", "n/a", "", "W not measured", "", "")
+        return
+    # An at= read may wait sync_timeout_ms (5 s): longer than wrk's own 2 s timeout.
+    rate, out = wrk("/", soak_script(token, db, cid), seconds=seconds, timeout="15s")
+    m = re.search(r"SOAK writes=(\d+) w202=(\d+) reads=(\d+) r200=(\d+) r503=(\d+) other=(\d+)", out)
+    t_end = time.monotonic()
+    final = lag()
+    wait_drained()
+    drained = time.monotonic() - t_end
+    if not m:
+        add("Soak (%d s at the W rate)" % seconds, "n/a", "", out[-200:].replace("\n", " "), "", "")
+        return
+    writes, w202, reads, r200, r503, other = (int(x) for x in m.groups())
+    share = 100.0 * r503 / reads if reads else 0.0
+    add("Soak %d s, 3 writes to 1 at= read: writes accepted" % seconds, fmt(w202 / seconds), "202/s",
+        "W %s" % fmt(w_rate), fmt(w202 / seconds / w_rate, 2), "")
+    add("Soak: lag when the load stopped, then drained in", "%d / %.2f" % (final, drained), "commands / s",
+        "", "", "drains within 1 s")
+    add("Soak: at= reads answered 503", "%d of %d (%.2f%%)" % (r503, reads, share), "",
+        "other answers: %d" % other, "", "0")
+
+
 def memory():
     ws = [hwm(p) for p in workers()]
     add("Memory: peak RSS per worker (max of %d)" % len(ws), fmt(max(ws), 1), "MiB", "", "", "<= 32 MiB")
@@ -545,11 +626,12 @@ def run():
         # The same reads on a stack started with RUNORG_CACHE_KIB=0: the path through MariaDB.
         throughput(token, db, cid, member, chat, writes=False, label=" (cache off)")
         return
-    throughput(token, db, cid, member, chat)
+    w = throughput(token, db, cid, member, chat)
     overshoot(token, db, cid)
     apply_rates(token, db)
     polling_and_waiters(token, db)
     hinted_waiters(token, db)
+    soak(token, db, cid, w)
     memory()
     largest_request(token)
     crowd(token, db, cid)

@@ -14,9 +14,11 @@ The HTTP helpers of tests/api/conftest.py are reused (loaded as module `api`).
 Each scenario appends one line of figures to $RUNORG_FAULTS_REPORT.
 """
 
+import calendar
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -69,6 +71,19 @@ def report(line):
             f.write(line + "\n")
 
 
+def report_row(number, scenario, acknowledged, applied, lost, duplicated, seen, recovery):
+    """One row of the closing table of tests/faults/run.sh: the same figures for
+    every scenario. seen: {status or "no answer": count}; recovery: text."""
+    path = os.environ.get("RUNORG_FAULTS_REPORT")
+    row = {"n": number, "scenario": scenario, "acknowledged": acknowledged, "applied": applied, "lost": lost,
+           "duplicated": duplicated, "statuses": ", ".join("%s: %d" % kv for kv in sorted(seen.items(), key=str)),
+           "recovery": recovery}
+    print(row)
+    if path:
+        with open(path + ".rows", "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
 # --------------------------------------------------------------------------
 # A stack of its own
 
@@ -80,6 +95,7 @@ class Stack:
     def __init__(self, name, **env):
         self.name = name
         self.var = tempfile.mkdtemp(prefix="rof.")  # short: socket paths stay < 100 chars
+        self.var_cleanup = []  # commands run (as lists) before the var dir is removed
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.env = dict(os.environ, RUNORG_VAR=self.var, RUNORG_PORT=str(self.port), RUNORG_TEST_MODE="0",
@@ -194,6 +210,8 @@ def stack(request):
     failed_before = request.session.testsfailed
     yield s
     s.stop()
+    for cmd in s.var_cleanup:
+        subprocess.run(cmd)
     if request.session.testsfailed == failed_before:
         subprocess.run(["rm", "-rf", s.var])
     else:
@@ -444,6 +462,54 @@ def check_invariants(stack, results, allow_unanswered_in_log=True, wait=True):
     return {"sent": len(results), "accepted": sum(1 for r in results if r.accepted), "applied": applied,
             "duplicates": dup + dups_in_log, "lost": len(lost), "unanswered_in_log": unanswered,
             "catch_up": catch_up}
+
+
+# --------------------------------------------------------------------------
+# The processors' logs: who applied which positions, who took which lease
+
+# Every applied run, whatever level the build logs them at (the stacks that
+# look at them run at debug).
+APPLIED = re.compile(r"^(\S+)Z \[(\d+)\] \w+: stream (\d+): applied (\d+) commands? up to (\d+)")
+LEASE = re.compile(r"^(\S+)Z \[(\d+)\] \w+: stream (\d+): lease taken")
+
+
+def stamp(text):
+    """Log time (UTC, ms) as seconds since the epoch."""
+    day, frac = text.split(".")
+    return calendar.timegm(time.strptime(day, "%Y-%m-%dT%H:%M:%S")) + int(frac) / 1000.0
+
+
+def events(text, pattern):
+    """(time, pid, numbers...) of each log line matching pattern."""
+    out = []
+    for line in text.splitlines():
+        m = pattern.match(line)
+        if m:
+            out.append((stamp(m.group(1)),) + tuple(int(g) for g in m.groups()[1:]))
+    return out
+
+
+def runs_by_stream(text):
+    """{stream: [(first, last, time, pid)]} of the applied runs in the logs, by position."""
+    out = {}
+    for t, pid, s, n, last in events(text, APPLIED):
+        out.setdefault(s, []).append((last - n + 1, last, t, pid))
+    for runs in out.values():
+        runs.sort()
+    return out
+
+
+def check_runs(heads, runs):
+    """No position applied twice; a gap in the logs only where the applier
+    changed (a processor killed or fenced between its commit and its log line:
+    the database checks cover those positions); the runs reach each head."""
+    for s, (head, done) in heads.items():
+        covered, prev = 0, None
+        for first, last, t, pid in runs.get(s, []):
+            assert first > covered, ("stream %d: positions %d..%d applied twice" % (s, first, covered))
+            assert first == covered + 1 or pid != prev, ("stream %d: gap %d..%d" % (s, covered + 1, first - 1))
+            covered, prev = last, pid
+        assert covered == head, ("stream %d: runs cover 1..%d, head %d" % (s, covered, head))
 
 
 def statuses(results):

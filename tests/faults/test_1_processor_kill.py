@@ -8,7 +8,7 @@ import random
 import signal
 import time
 
-from conftest import check_invariants, mixed_op, pid_alive, report, setup_dbs, statuses, wait_until, Load
+from conftest import check_invariants, mixed_op, pid_alive, report, report_row, setup_dbs, statuses, wait_until, Load
 
 TOTAL = int(os.environ.get("FAULTS_COMMANDS", "10000"))
 KILLS = 5
@@ -52,3 +52,5 @@ def test_kill_processor_during_load(stack):
            % (kills, f["sent"], f["accepted"], f["applied"], f["duplicates"], f["lost"], load.elapsed,
               "/".join(map(str, backlogs)),
               max(recoveries), sum(recoveries) / len(recoveries), f["catch_up"]))
+    report_row(1, "processor kill -9 under load, x%d" % kills, f["accepted"], f["applied"], f["lost"], f["duplicates"],
+               st, "restart -> first apply max %.2fs" % max(recoveries))

@@ -6,36 +6,20 @@ was applied twice, and a stream's applier only changed at a kill. (A gap in
 the logs is allowed exactly there: kill -9 may come between the commit of a
 run and its log line; the database checks cover those positions.)"""
 
-import calendar
 import os
-import re
 import signal
 import time
 
-from conftest import check_invariants, mixed_op, pid_alive, report, setup_dbs, statuses, wait_until, Load
+from conftest import (
+    APPLIED, LEASE, check_invariants, check_runs, events, mixed_op, pid_alive, report, report_row, runs_by_stream,
+    setup_dbs, statuses, wait_until, Load,
+)
 
 # The load runs until both handovers are seen (never more than this many ops),
 # so that there is always work for the heir after each kill.
 TOTAL = 200000
 # Every applied run in the logs, whatever level the lead's build logs them at.
 STACK_ENV = {"RUNORG_LOG_LEVEL": "debug"}
-APPLIED = re.compile(r"^(\S+)Z \[(\d+)\] \w+: stream (\d+): applied (\d+) commands? up to (\d+)")
-LEASE = re.compile(r"^(\S+)Z \[(\d+)\] \w+: stream (\d+): lease taken")
-
-
-def stamp(text):
-    """Log time (UTC, ms) as seconds since the epoch."""
-    day, frac = text.split(".")
-    return calendar.timegm(time.strptime(day, "%Y-%m-%dT%H:%M:%S")) + int(frac) / 1000.0
-
-
-def events(text, pattern):
-    out = []
-    for line in text.splitlines():
-        m = pattern.match(line)
-        if m:
-            out.append((stamp(m.group(1)),) + tuple(int(g) for g in m.groups()[1:]))
-    return out
 
 
 def test_standby_takes_over(stack):
@@ -76,18 +60,9 @@ def test_standby_takes_over(stack):
     f = check_invariants(stack, results, allow_unanswered_in_log=False)
 
     # Who applied what: all processors' runs, per stream.
-    runs = events(stack.log("processor") + "\n" + stack.log("processor-b"), APPLIED)
-    heads = stack.heads()
-    for s, (head, done) in heads.items():
-        mine = sorted((last - n + 1, last, t, pid) for t, pid, st, n, last in runs if st == s)
-        covered, prev = 0, None
-        for first, last, t, pid in mine:
-            # Never twice. A gap only where the applier changed: the killed one's last
-            # run committed, and kill -9 came before its log line.
-            assert first > covered, ("stream %d: positions %d..%d applied twice" % (s, first, covered))
-            assert first == covered + 1 or pid != prev, ("stream %d: gap %d..%d" % (s, covered + 1, first - 1))
-            covered, prev = last, pid
-        assert covered == head, ("stream %d: runs cover 1..%d, head %d" % (s, covered, head))
+    runs = runs_by_stream(stack.log("processor") + "\n" + stack.log("processor-b"))
+    check_runs(stack.heads(), runs)
+    for s, mine in runs.items():
         # The applier changes only across a kill: a's runs, then b's after t1, then a2's after t2.
         for first, last, t, pid in mine:
             if pid == b:
@@ -102,3 +77,6 @@ def test_standby_takes_over(stack):
     report("2 standby takeover x2: sent %d, 202 %d, applied %d, duplicates %d, lost %d; positions applied "
            "by two processors 0; takeover (kill -> standby applying on every stream) %.2fs and %.2fs"
            % (f["sent"], f["accepted"], f["applied"], f["duplicates"], f["lost"], handovers[0], handovers[1]))
+    report_row(2, "standby takes over from a killed processor, x2", f["accepted"], f["applied"], f["lost"],
+               f["duplicates"], statuses(results),
+               "kill -> standby applying on every stream %.2fs, %.2fs" % tuple(handovers))

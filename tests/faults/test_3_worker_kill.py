@@ -12,7 +12,7 @@ import signal
 import time
 
 from conftest import (
-    api, check_invariants, children, mixed_op, pid_alive, report, setup_dbs, statuses, wait_until, Load,
+    api, check_invariants, children, mixed_op, pid_alive, report, report_row, setup_dbs, statuses, wait_until, Load,
 )
 
 TOTAL = 8000
@@ -73,3 +73,5 @@ def test_kill_workers_during_load(stack):
            % (len(killed), f["sent"], f["accepted"], f["applied"], f["duplicates"], f["lost"], len(no_answer),
               ", ".join("%s: %d" % kv for kv in sorted(statuses(no_answer).items(), key=str)),
               f["unanswered_in_log"], len(retried), queued_posts, max(respawn)))
+    report_row(3, "FastCGI worker kill -9 under load, x%d" % len(killed), f["accepted"], f["applied"], f["lost"],
+               f["duplicates"], statuses(results), "worker replaced in max %.2fs" % max(respawn))

@@ -10,7 +10,7 @@ Also here, on a stack with test mode off: the test-mode endpoints answer 403."""
 
 import time
 
-from conftest import api, check_invariants, mixed_op, report, setup_dbs, statuses, wait_until, Load
+from conftest import api, check_invariants, mixed_op, report, report_row, setup_dbs, statuses, wait_until, Load
 
 READ_ONLY = 3.0
 MESSAGE = "The database is read-only: writes are refused for now. Try again later."
@@ -61,6 +61,8 @@ def test_read_only_database(stack):
            "SET read_only took %.2fs; after read_only=0: first 202 %.2fs, first apply %.2fs"
            % (t_off - t_set, len(wres), len(rres), f["accepted"], f["applied"], f["duplicates"], f["lost"],
               len(refused), t_set - t_on, first_ok - t_back, t_applied - t_back))
+    report_row(5, "MariaDB read-only under load (%.1fs)" % (t_off - t_set), f["accepted"], f["applied"], f["lost"],
+               f["duplicates"], statuses(results), "read_only=0 -> first 202 %.2fs" % (first_ok - t_back))
 
 
 def test_test_mode_off_endpoints_are_403(stack):

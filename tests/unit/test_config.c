@@ -77,6 +77,8 @@ static void assert_defaults(void)
 {
 	assert_int_equal(cf.test_mode, 0);
 	assert_int_equal(cf.sync_timeout_ms, 5000);
+	assert_int_equal(cf.request_timeout_ms, 10000);
+	assert_int_equal(cf.lease_timeout_ms, 5000);
 	assert_int_equal(cf.streams, 4);
 	assert_int_equal(cf.workers, 2);
 	assert_int_equal(cf.threads, 256);
