@@ -165,7 +165,8 @@ void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
 	if (rp->kept > 0)
 		snprintf(kept, sizeof kept, "X-RunOrg-Kept: %lld\r\n", rp->kept);
 	if (status == 503)
-		snprintf(retry, sizeof retry, "Retry-After: %d\r\n", rp->retry_after > 0 ? rp->retry_after : 1);
+		snprintf(retry, sizeof retry, "Retry-After: %d\r\n",
+		         rp->retry_after > 0 ? rp->retry_after : 1);
 	int n = snprintf(head, sizeof head,
 	                 "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s%s"
 	                 "Content-Length: %zu\r\n\r\n",

@@ -169,7 +169,8 @@ int wait_clock(struct exchange *x, const struct clock *want)
 		park(&x->parked);
 		return WAIT_PARKED;
 	}
-	struct timespec deadline = {.tv_sec = (time_t)(until / 1000000), .tv_nsec = (long)(until % 1000000) * 1000};
+	struct timespec deadline = {.tv_sec = (time_t)(until / 1000000),
+	                            .tv_nsec = (long)(until % 1000000) * 1000};
 	x->reached = poll_sleep(want, &deadline, &x->current);
 	leave(x->wait_key);
 	rq->wait_us += db_mono_us() - started;

@@ -296,8 +296,8 @@ static int push(MYSQL *m, struct waiting_cmd *me)
 				pthread_cond_wait(&me->wake, &g->lock);
 				continue;
 			}
-			if (pthread_cond_timedwait(&me->wake, &g->lock, &due) != ETIMEDOUT || me->state != 0 ||
-			    me->lead)
+			if (pthread_cond_timedwait(&me->wake, &g->lock, &due) != ETIMEDOUT ||
+			    me->state != 0 || me->lead)
 				continue;
 			if (leave_list(g, me)) {
 				pthread_mutex_unlock(&g->lock);
