@@ -7,8 +7,8 @@
 struct config {
 	int test_mode;         /* test_mode: 0/1, enables /test/auth routes */
 	int sync_timeout_ms;   /* sync_timeout_ms: longest wait on at= before 503 (5000) */
-	int request_timeout_ms; /* request_timeout_ms: deadline of a request that does not wait on at= (10000) */
-	int lease_timeout_ms;  /* lease_timeout_ms: a lease holder silent this long is fenced and replaced (5000; 0: never) */
+	int request_timeout_ms; /* request_timeout_ms: deadline of a request not waiting on at= (10000) */
+	int lease_timeout_ms;   /* lease_timeout_ms: a silent lease holder is replaced after it (5000) */
 	int streams;           /* streams: number of database streams, 2..streams+1 (4) */
 	int workers;           /* workers: FastCGI worker processes (2) */
 	int threads;           /* threads: request threads per worker (256) */

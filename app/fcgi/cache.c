@@ -178,11 +178,13 @@ char *cache_await(const char *key, uint32_t stream, uint64_t pos, uint64_t deadl
 {
 	struct flight *f = flight_of(key);
 	struct entry *e = slot_of(key);
-	struct timespec due = {.tv_sec = (time_t)(deadline_us / 1000000), .tv_nsec = (long)(deadline_us % 1000000) * 1000};
+	struct timespec due = {.tv_sec = (time_t)(deadline_us / 1000000),
+	                       .tv_nsec = (long)(deadline_us % 1000000) * 1000};
 	char *copy = NULL;
 	pthread_mutex_lock(&lock);
 	while (f->key && f->stream == stream && f->pos == pos && !strcmp(f->key, key)) {
-		int r = deadline_us ? pthread_cond_timedwait(&landed, &lock, &due) : pthread_cond_wait(&landed, &lock);
+		int r = deadline_us ? pthread_cond_timedwait(&landed, &lock, &due)
+		                    : pthread_cond_wait(&landed, &lock);
 		if (r == ETIMEDOUT)
 			break;
 	}

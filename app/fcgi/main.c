@@ -16,8 +16,8 @@
  * socket as stdin; only a listening one means FastCGI. And not "socket empty":
  * one configuration file then serves every mode. */
 #include <errno.h>
-#include <fcntl.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <pthread.h>

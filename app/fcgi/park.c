@@ -3,10 +3,11 @@
  * A parked wait is filed under the first stream of its clock that is not
  * reached yet, in that stream's min-heap by position, and in one list by
  * deadline (every wait gets the same timeout, so a new one goes at the end
- * of the list, but for the rare one whose request's deadline came first). An advance of a stream pops only the waits it
- * reaches; each is looked at again (another stream of its clock may still
- * lag: it is filed there) or handed back. So the cost of an advance is the
- * number of waits it ends, not the number parked.
+ * of the list, but for the rare one whose request's deadline came first).
+ * An advance of a stream pops only the waits it reaches; each is looked at
+ * again (another stream of its clock may still lag: it is filed there) or
+ * handed back. So the cost of an advance is the number of waits it ends, not
+ * the number parked.
  *
  * A thread of this module (expirer) answers each wait at its deadline.
  *
@@ -30,7 +31,7 @@ struct heap {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t expire_wake;     /* CLOCK_MONOTONIC: a wait due earlier than all others was parked */
+static pthread_cond_t expire_wake; /* CLOCK_MONOTONIC: a wait due earlier than all others was parked */
 static pthread_once_t expire_once = PTHREAD_ONCE_INIT;
 static struct heap *heaps;             /* heaps[s]: the waits filed under stream s (guarded by lock) */
 static uint32_t nheaps;
@@ -144,7 +145,8 @@ static void *expirer(void *unused)
 			pthread_mutex_lock(&lock);
 			continue;
 		}
-		struct timespec ts = {.tv_sec = (time_t)(due / 1000000), .tv_nsec = (long)(due % 1000000) * 1000};
+		struct timespec ts = {.tv_sec = (time_t)(due / 1000000),
+		                      .tv_nsec = (long)(due % 1000000) * 1000};
 		pthread_cond_timedwait(&expire_wake, &lock, &ts);
 	}
 	return NULL;

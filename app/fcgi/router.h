@@ -10,14 +10,14 @@
 
 /* Route flags. */
 enum {
-	R_DB = 1,     /* under /db/{db}: the database must exist, and a token valid for it is needed */
-	R_OPEN = 2,   /* no token needed */
-	R_ADMIN = 4,  /* a server-administrator token is needed */
-	R_TEST = 8,   /* exists only in test mode (403 otherwise) */
-	R_BODY = 16,  /* takes a JSON body */
-	R_CACHE = 32, /* a read whose 200 depends only on the database's projections, who asks and
-	                 the URL: answered from the worker's cache while valid (cache.h) */
-	R_NODB = 64,  /* needs no database connection at all */
+	R_DB = 1,      /* under /db/{db}: the database must exist, and a token valid for it is needed */
+	R_OPEN = 2,    /* no token needed */
+	R_ADMIN = 4,   /* a server-administrator token is needed */
+	R_TEST = 8,    /* exists only in test mode (403 otherwise) */
+	R_BODY = 16,   /* takes a JSON body */
+	R_CACHE = 32,  /* a read whose 200 depends only on the database's projections, who asks and
+	                  the URL: answered from the worker's cache while valid (cache.h) */
+	R_NODB = 64,   /* needs no database connection at all */
 	R_BRIEF = 128, /* answers within ROUTER_BRIEF_MS whatever request_timeout_ms says */
 	R_WAITS = 256, /* waits for a clock of its own (ROUTE_WAIT): the deadline of an at= request */
 };

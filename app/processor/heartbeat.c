@@ -33,11 +33,12 @@ static void *beat(void *unused)
 		        0)
 			first = false;
 		const char *problem = db_disk_full() ? "disk full" : NULL;
-		if (db_exec(m,
-		            "INSERT INTO processors (name, host, pid, started, heartbeat, problem) VALUES (%Q, "
-		            "%Q, %u, UTC_TIMESTAMP(), UTC_TIMESTAMP(6), %Q) ON DUPLICATE KEY UPDATE heartbeat "
-		            "= UTC_TIMESTAMP(6), problem = VALUES(problem)",
-		            name, host, (unsigned)getpid(), problem) < 0 &&
+		if (db_exec(
+		        m,
+		        "INSERT INTO processors (name, host, pid, started, heartbeat, problem) VALUES (%Q, "
+		        "%Q, %u, UTC_TIMESTAMP(), UTC_TIMESTAMP(6), %Q) ON DUPLICATE KEY UPDATE heartbeat "
+		        "= UTC_TIMESTAMP(6), problem = VALUES(problem)",
+		        name, host, (unsigned)getpid(), problem) < 0 &&
 		    db_gone(m)) {
 			mysql_close(m);
 			m = NULL;

@@ -34,11 +34,12 @@
 /* The holder's connection, when its processor has been silent too long; 0 when not. */
 static unsigned long long silent_holder(MYSQL *m, uint32_t stream, struct lease_watch *w, int *err)
 {
-	MYSQL_RES *res = db_query(m,
-	                          "SELECT l.conn, l.processor, TIMESTAMPDIFF(MICROSECOND, p.heartbeat, "
-	                          "UTC_TIMESTAMP(6)) FROM leases l JOIN processors p ON p.name = l.processor "
-	                          "WHERE l.stream = %u AND l.conn = IS_USED_LOCK(CONCAT('runorg.stream.', %u))",
-	                          stream, stream);
+	MYSQL_RES *res =
+	    db_query(m,
+	             "SELECT l.conn, l.processor, TIMESTAMPDIFF(MICROSECOND, p.heartbeat, "
+	             "UTC_TIMESTAMP(6)) FROM leases l JOIN processors p ON p.name = l.processor "
+	             "WHERE l.stream = %u AND l.conn = IS_USED_LOCK(CONCAT('runorg.stream.', %u))",
+	             stream, stream);
 	if (!res) {
 		*err = -1;
 		return 0;
@@ -71,9 +72,10 @@ int lease_take(MYSQL *m, uint32_t stream, struct lease_watch *w)
 			return 0;
 		/* The fence. 1094: the connection has ended meanwhile, which is as good. */
 		if (db_exec(m, "KILL CONNECTION %llu", conn) < 0 && mysql_errno(m) != 1094) {
-			log_error("stream %u: cannot kill connection %llu of the silent holder (the programs must "
-			          "connect as one user, or have CONNECTION ADMIN): not taking the stream",
-			          stream, conn);
+			log_error(
+			    "stream %u: cannot kill connection %llu of the silent holder (the programs must "
+			    "connect as one user, or have CONNECTION ADMIN): not taking the stream",
+			    stream, conn);
 			return db_gone(m) ? -1 : 0;
 		}
 		got = db_value(m, "SELECT GET_LOCK(CONCAT('runorg.stream.', %u), %d)", stream, FENCE_WAIT_S);

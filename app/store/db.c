@@ -183,9 +183,9 @@ static void note_failure(MYSQL *m)
 static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t connect_done; /* CLOCK_MONOTONIC */
 static pthread_once_t connect_once = PTHREAD_ONCE_INIT;
-static int connecting;          /* attempts under way (guarded by connect_lock) */
-static uint64_t silent_next;    /* while silent: no attempt before (CLOCK_MONOTONIC); 0: not silent */
-static uint64_t silent_gap;     /* the spacing of the next attempt while silent */
+static int connecting;       /* attempts under way (guarded by connect_lock) */
+static uint64_t silent_next; /* while silent: no attempt before (CLOCK_MONOTONIC); 0: not silent */
+static uint64_t silent_gap;  /* the spacing of the next attempt while silent */
 
 static void connect_init(void)
 {
@@ -275,7 +275,8 @@ static MYSQL *connect_with(unsigned long flags, const char *init)
 	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
 	my_cut = false;
 	uint64_t start = db_mono_us();
-	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock, flags)) {
+	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock,
+	                        flags)) {
 		/* Silent: no greeting before the deadline, or an attempt that took long to fail. */
 		bool silent = my_cut || db_mono_us() - start >= 1000000;
 		connect_leave(silent);
@@ -300,8 +301,8 @@ static MYSQL *connect_with(unsigned long flags, const char *init)
  * included, so within the deadline), for this thread's one retry. */
 static bool may_resend(MYSQL *m)
 {
-	if (!my_retry || mysql_errno(m) != CR_SERVER_GONE_ERROR || (m->server_status & SERVER_STATUS_IN_TRANS) ||
-	    db_deadline_over())
+	if (!my_retry || mysql_errno(m) != CR_SERVER_GONE_ERROR ||
+	    (m->server_status & SERVER_STATUS_IN_TRANS) || db_deadline_over())
 		return false;
 	my_bool on = 1, off = 0;
 	mysql_options(m, MYSQL_OPT_RECONNECT, &on);

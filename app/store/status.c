@@ -82,11 +82,12 @@ json_object *status_streams(MYSQL *m)
 
 json_object *status_processors(MYSQL *m)
 {
-	MYSQL_RES *res =
-	    db_query(m, "SELECT name, host, pid, " ISOTIME_SQL_OUT("started") ", "
-	                ISOTIME_SQL_OUT("heartbeat") ", "
-	                "TIMESTAMPDIFF(MICROSECOND, heartbeat, UTC_TIMESTAMP(6)), problem FROM processors "
-	                "WHERE heartbeat > UTC_TIMESTAMP() - INTERVAL 1 DAY ORDER BY heartbeat DESC");
+	MYSQL_RES *res = db_query(
+	    m, "SELECT name, host, pid, " ISOTIME_SQL_OUT("started") ", " ISOTIME_SQL_OUT(
+	           "heartbeat") ", "
+	                        "TIMESTAMPDIFF(MICROSECOND, heartbeat, UTC_TIMESTAMP(6)), problem FROM "
+	                        "processors "
+	                        "WHERE heartbeat > UTC_TIMESTAMP() - INTERVAL 1 DAY ORDER BY heartbeat DESC");
 	if (!res)
 		return NULL;
 	json_object *list = json_object_new_array();
@@ -109,9 +110,10 @@ json_object *status_processors(MYSQL *m)
 json_object *status_database(MYSQL *m, bool full)
 {
 	long long ro = db_value(m, "SELECT @@global.read_only OR @@global.innodb_read_only");
-	long long reported = ro < 0 ? -1
-	                            : db_value(m, "SELECT COUNT(*) FROM processors WHERE problem = 'disk full' "
-	                                          "AND heartbeat > UTC_TIMESTAMP(6) - INTERVAL 10 SECOND");
+	long long reported = ro < 0
+	                         ? -1
+	                         : db_value(m, "SELECT COUNT(*) FROM processors WHERE problem = 'disk full' "
+	                                       "AND heartbeat > UTC_TIMESTAMP(6) - INTERVAL 10 SECOND");
 	if (reported < 0)
 		return NULL;
 	json_object *o = json_object_new_object();
