@@ -29,7 +29,9 @@ static void note_failure(MYSQL *m)
 		last_read_only_us = db_now_us();
 }
 
-static MYSQL *connect_with(unsigned long flags)
+/* read: to the read server (db_read_*, a replica) when one is configured. Its
+ * failures are not the primary's: they leave db_state() alone. */
+static MYSQL *connect_to(bool read, unsigned long flags)
 {
 	MYSQL *m = mysql_init(NULL);
 	if (!m)
@@ -37,16 +39,39 @@ static MYSQL *connect_with(unsigned long flags)
 	unsigned int timeout = 5;
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
-	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock,
-	                        flags)) {
-		log_error("mysql connect: %s", mysql_error(m));
-		note_failure(NULL);
+	read = read && db_read_separate();
+	const char *host = read ? cf.db_read_host : cf.db_host;
+	unsigned port =
+	    read ? (unsigned)(cf.db_read_port ? cf.db_read_port : cf.db_port) : (unsigned)cf.db_port;
+	const char *sock = read ? cf.db_read_socket : cf.db_socket;
+	if (!mysql_real_connect(m, host[0] ? host : NULL, cf.db_user, cf.db_password, cf.db_name, port,
+	                        sock[0] ? sock : NULL, flags)) {
+		/* A replica that is down is tried again and again: a line a second. */
+		static _Atomic time_t read_logged;
+		if (!read || atomic_exchange(&read_logged, time(NULL)) != time(NULL))
+			log_error("mysql connect%s: %s", read ? " (read server)" : "", mysql_error(m));
+		if (!read)
+			note_failure(NULL);
 		mysql_close(m);
 		return NULL;
 	}
 	mysql_autocommit(m, 1);
 	return m;
+}
+
+static MYSQL *connect_with(unsigned long flags)
+{
+	return connect_to(false, flags);
+}
+
+bool db_read_separate(void)
+{
+	return cf.db_read_host[0] || cf.db_read_socket[0];
+}
+
+MYSQL *db_connect_read(void)
+{
+	return connect_to(true, 0);
 }
 
 MYSQL *db_connect(void)
