@@ -38,6 +38,7 @@
 #include "fcgi/cgi.h"
 #include "fcgi/router.h"
 #include "core/xalloc.h"
+#include "fcgi/lag.h"
 #include "fcgi/poll.h"
 #include "store/db.h"
 #include "store/migrate.h"
@@ -186,7 +187,7 @@ static int take_node(void)
 
 static void worker(const sigset_t *sigs)
 {
-	if (take_node() || poll_start(cf.cache_kib > 0)) {
+	if (take_node() || poll_start(cf.cache_kib > 0) || lag_start()) {
 		log_error("worker: cannot start");
 		_exit(1);
 	}

@@ -208,7 +208,7 @@ static void *run(void *unused)
 
 		uint64_t seen_epoch = 0;
 		if (!m)
-			m = db_connect();
+			m = db_connect_read(); /* the replica's clock rows, when reads go there */
 		int r = m ? queue_done(m, &seen, &seen_epoch) : -1;
 		if (r && m) {
 			mysql_close(m);

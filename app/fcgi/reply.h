@@ -21,6 +21,7 @@ struct reply {
 	struct clock *current, *expected; /* then (malloc'd, freed by reply_free) */
 	bool head;         /* answer to HEAD: status and headers only */
 	long long kept;    /* > 0: test mode shows the position a kept answer is labelled with */
+	long stale_ms;     /* > 0: read from a replica this far behind (a Warning header) */
 };
 
 /* Each returns the status, so handlers can `return reply_json(rp, 200, obj);`. */
