@@ -219,7 +219,7 @@ def test_replica_killed_and_restarted(admin):
     # With at= beyond what the replica had: 503 with current/expected at the deadline.
     r = contacts(B(), admin, db, at=at)
     assert r.status == 503 and r.body["expected"] == at, r
-    assert dict(r.body["current"]).get(at[0][0], 0) >= at0[0][1], r
+    assert dict(r.body["current"]).get(at[0][0], 0) < at[0][1], r  # what this worker saw of the replica
     # Tokens: checked on the primary meanwhile.
     token, _ = contact_token(admin, db, "before@example.com")
     assert contacts(B(), token, db).status == 200
