@@ -114,16 +114,18 @@ static void raise_to(_Atomic uint64_t *a, uint64_t v)
 		;
 }
 
-/* A connection to a server that failed is tried again every RETRY_US. */
-#define RETRY_US 200000
+/* A replica that does not answer is tried again every REPLICA_RETRY_US; the
+ * primary at every watch, so that a broken connection to it leaves the
+ * tokens on its last epoch (lag_tokens_current) no longer than a period. */
+#define REPLICA_RETRY_US 200000
 
-static MYSQL *connect_due(MYSQL *m, MYSQL *(*connect)(void), uint64_t *next_try)
+static MYSQL *connect_due(MYSQL *m, MYSQL *(*connect)(void), uint64_t *next_try, uint64_t retry_us)
 {
 	uint64_t now = db_mono_us();
 	if (m || now < *next_try)
 		return m;
 	if (!(m = connect()))
-		*next_try = now + RETRY_US;
+		*next_try = now + retry_us;
 	return m;
 }
 
@@ -137,7 +139,7 @@ static void *run(void *unused)
 	for (;;) {
 		uint64_t t0 = db_mono_us(), epoch = 0;
 		/* The primary first: whatever the replica shows next, it had this. */
-		pm = connect_due(pm, db_connect, &p_next);
+		pm = connect_due(pm, db_connect, &p_next, 0);
 		if (pm && queue_done(pm, &seen, &epoch) == 0) {
 			pthread_mutex_lock(&lock);
 			add_sample(t0, &seen);
@@ -151,7 +153,7 @@ static void *run(void *unused)
 			pm = NULL;
 			atomic_store(&p_failing, true);
 		}
-		rm = connect_due(rm, db_connect_read, &r_next);
+		rm = connect_due(rm, db_connect_read, &r_next, REPLICA_RETRY_US);
 		if (rm && queue_done(rm, &seen, &epoch) == 0) {
 			pthread_mutex_lock(&lock);
 			replica_seen(&seen);
