@@ -17,6 +17,9 @@ RUNORG_MYSQL_PORT=$(free_port)
 RUNORG_REPLICA_PORT=$(free_port)
 RUNORG_B_PORT=$(free_port)
 export RUNORG_PORT RUNORG_MYSQL_PORT RUNORG_REPLICA_PORT RUNORG_B_PORT RUNORG_TEST_MODE=1
+# B reads the replica through its unix socket, as A reads the primary: the
+# ratio compares the servers, not TCP with a socket (make test-replica uses TCP).
+export RUNORG_B_READ_SOCKET=${RUNORG_B_READ_SOCKET:-1}
 export RUNORG_A_URL=http://127.0.0.1:$RUNORG_PORT RUNORG_B_URL=http://127.0.0.1:$RUNORG_B_PORT RUNORG_ROOT=$ROOT
 STACK=tests/replica/stack.sh
 trap 'bash $STACK stop >/dev/null 2>&1' EXIT

@@ -10,7 +10,9 @@
 #                by GTID (MariaDB's own replication, nothing of RunOrg's);
 #   front B      runorg-fcgi + lighttpd on $RUNORG_B_PORT (conf/stack.sh with
 #                RUNORG_FRONT_ONLY=1, under $RUNORG_VAR/b), writing to the primary
-#                and reading from the replica (db_read_host, db_read_port).
+#                and reading from the replica (db_read_host, db_read_port; or with
+#                RUNORG_B_READ_SOCKET=1, db_read_socket, as front A reads the
+#                primary through its socket)
 #
 #   tests/replica/stack.sh start     start what is not running; returns once the
 #                                    replica has caught up and both fronts answer
@@ -68,9 +70,10 @@ primary() { env RUNORG_BINLOG=1 bash "$STACK" "$@"; }
 
 # Front B: the environment of a front whose reads go to the replica.
 front_b() {
+	local read=(RUNORG_DB_READ_HOST=127.0.0.1 RUNORG_DB_READ_PORT="$REPLICA_PORT")
+	[[ ${RUNORG_B_READ_SOCKET:-0} != 1 ]] || read=(RUNORG_DB_READ_SOCKET="$RSOCK")
 	env RUNORG_VAR="$VAR/b" RUNORG_PORT="$B_PORT" RUNORG_FRONT_ONLY=1 RUNORG_DB_SOCKET="$RUN/mysql.sock" \
-		RUNORG_DB_READ_HOST=127.0.0.1 RUNORG_DB_READ_PORT="$REPLICA_PORT" \
-		RUNORG_KEY_SECRET_FILE="$VAR/key-secret" bash "$STACK" "$@"
+		"${read[@]}" RUNORG_KEY_SECRET_FILE="$VAR/key-secret" bash "$STACK" "$@"
 }
 
 # The accounts the replica needs, made on the primary (and so replicated too):
