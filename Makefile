@@ -10,6 +10,8 @@
 #   make unit       build and run the C unit tests only
 #   make test SANITIZE=1  the same with AddressSanitizer + UBSan, built in build/sanitize
 #   make test-faults      fault scenarios (kill -9, standby, MariaDB restart, read-only)
+#   make test-replica     two web hosts, one reading a MariaDB replica (README, "Scaling out")
+#   make bench-replica    make bench's R and S through a front reading a replica
 #   make fuzz       libFuzzer targets (tests/fuzz), FUZZ_SECONDS each (default 30)
 #   make test-deploy  RunOrg behind lighttpd, Apache (proxy_fcgi, fcgid, CGI) and nginx, from conf/
 #   make install    binaries, sql/, example configs, systemd units (PREFIX, DESTDIR)
@@ -68,7 +70,8 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Keep the unit-test objects (make would delete them as intermediate files).
 .SECONDARY:
 
-.PHONY: all deps unit unit-build run start stop token test test-faults fuzz bench format clean check-layers
+.PHONY: all deps unit unit-build run start stop token test test-faults test-replica fuzz bench bench-replica format \
+	clean check-layers
 
 all: deps $(PROGRAMS)
 
@@ -137,6 +140,11 @@ token: all
 bench: all
 	bash tests/bench/run.sh
 
+# R through a front reading a replica against one reading the primary, and the
+# sync overshoot across hosts (tests/bench/README.md).
+bench-replica: all
+	bash tests/bench/replica.sh
+
 start: all
 	bash conf/stack.sh start
 
@@ -153,6 +161,9 @@ test: deps
 
 test-faults: deps
 	bash tests/faults/run.sh
+
+test-replica: deps
+	bash tests/replica/run.sh
 
 # clang and its libFuzzer runtime are installed only when fuzzing.
 fuzz: deps

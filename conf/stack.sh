@@ -12,6 +12,12 @@
 #   RUNORG_VAR   data, sockets, pid files, logs, lighttpd's error bodies and key-secret
 #                (default: <repo>/var)
 #   RUNORG_PORT  HTTP port on 127.0.0.1 (default: 8080)
+#   RUNORG_MYSQL_PORT  MariaDB also listens on 127.0.0.1:<it> (default: unix socket only)
+#   RUNORG_BINLOG=1    MariaDB keeps a binary log (GTID, row format, server id 1), so
+#                      that replicas can follow it (tests/replica/stack.sh)
+#   RUNORG_FRONT_ONLY=1  only runorg-fcgi and lighttpd, against the MariaDB of another
+#                      instance named by RUNORG_DB_SOCKET: a second web host of one
+#                      database (make test-replica)
 # Any other RUNORG_* variable (RUNORG_TEST_MODE, RUNORG_SYNC_TIMEOUT_MS, ...)
 # reaches both programs untouched and overrides conf/runorg.conf.
 set -euo pipefail
@@ -26,8 +32,15 @@ CONF=$ROOT/conf/runorg.conf
 PATH=$PATH:/usr/sbin:/sbin # mariadbd and lighttpd live in /usr/sbin
 cd "$ROOT"                 # relative paths in conf/runorg.conf are relative to the repository
 
+FRONT_ONLY=${RUNORG_FRONT_ONLY:-0}
+
 # What the programs need to find the private MariaDB, their socket and sql/.
-export RUNORG_DB_SOCKET=$RUN/mysql.sock
+if [[ $FRONT_ONLY == 1 ]]; then
+	[[ -n ${RUNORG_DB_SOCKET:-} ]] || { echo "stack: RUNORG_FRONT_ONLY needs RUNORG_DB_SOCKET" >&2; exit 2; }
+	export RUNORG_DB_SOCKET
+else
+	export RUNORG_DB_SOCKET=$RUN/mysql.sock
+fi
 export RUNORG_DB_USER=runorg # not root: no SUPER, so MariaDB's read_only applies to it
 export RUNORG_DB_NAME=runorg
 export RUNORG_SOCKET=$RUN/runorg.sock
@@ -112,7 +125,7 @@ wait_for() {
 	return 1
 }
 
-sql() { mariadb --no-defaults --socket="$RUN/mysql.sock" -uroot "$@"; }
+sql() { mariadb --no-defaults --socket="$RUNORG_DB_SOCKET" -uroot "$@"; }
 
 # MariaDB answers, or its process is gone (then wait_for gives up early via fail).
 mariadb_ready() {
@@ -129,9 +142,13 @@ start_mariadb() {
 			--skip-test-db --user="$(id -un)" --tmpdir="$VAR/tmp" >>"$LOG/mariadb-install.log" 2>&1 ||
 			fail "mariadb-install-db failed" "$LOG/mariadb-install.log"
 	fi
+	local net=(--skip-networking) binlog=()
+	[[ -z ${RUNORG_MYSQL_PORT:-} ]] || net=(--port="$RUNORG_MYSQL_PORT" --bind-address=127.0.0.1)
+	[[ ${RUNORG_BINLOG:-0} != 1 ]] ||
+		binlog=(--server-id=1 --log-bin="$VAR/mysql/binlog" --binlog-format=ROW --gtid-strict-mode=1)
 	say "starting MariaDB"
 	launch mariadb "$LOG/mariadb.log" mariadbd --no-defaults --datadir="$VAR/mysql" \
-		--socket="$RUN/mysql.sock" --pid-file="$RUN/mariadb.pid" --skip-networking --tmpdir="$VAR/tmp" \
+		--socket="$RUN/mysql.sock" --pid-file="$RUN/mariadb.pid" "${net[@]}" "${binlog[@]}" --tmpdir="$VAR/tmp" \
 		--log-error="$LOG/mariadb.log" --user="$(id -un)" --innodb-buffer-pool-size=256M \
 		--innodb-flush-log-at-trx-commit=1 --max-connections=1000 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
@@ -213,13 +230,16 @@ version_ready() {
 }
 
 cmd_start() {
-	mkdir -p "$VAR/mysql" "$RUN" "$LOG" "$VAR/www" "$VAR/tmp"
-	start_mariadb
-	start_program processor # before the front, so that accepted commands get applied
+	mkdir -p "$RUN" "$LOG" "$VAR/www" "$VAR/tmp"
+	if [[ $FRONT_ONLY != 1 ]]; then
+		mkdir -p "$VAR/mysql"
+		start_mariadb
+		start_program processor # before the front, so that accepted commands get applied
+	fi
 	start_fcgi
 	start_lighttpd
 	wait_for 30 version_ready || fail "GET $URL/version did not answer within 30 s" "$LOG/fcgi.log"
-	running processor runorg-processor || fail "runorg-processor exited" "$LOG/processor.log"
+	[[ $FRONT_ONLY == 1 ]] || running processor runorg-processor || fail "runorg-processor exited" "$LOG/processor.log"
 	say "RunOrg is up on $URL"
 }
 
@@ -249,7 +269,7 @@ cmd_stop() {
 }
 
 cmd_token() {
-	running mariadb mariadbd || fail "MariaDB is not running here (make start first)" /dev/null
+	[[ $FRONT_ONLY == 1 ]] || running mariadb mariadbd || fail "MariaDB is not running here (make start first)" /dev/null
 	cmd_ctl token admin
 }
 

@@ -28,6 +28,10 @@ struct config {
 	char db_host[128];     /* db_host ("localhost") */
 	int db_port;           /* db_port (3306) */
 	char db_socket[256];   /* db_socket: MariaDB unix socket, wins over host/port when set ("") */
+	char db_read_host[128];   /* db_read_host: the read server (a replica), "" = the primary ("") */
+	int db_read_port;         /* db_read_port: its TCP port, 0 = db_port (0) */
+	char db_read_socket[256]; /* db_read_socket: its unix socket, wins over host/port ("") */
+	int db_read_stale_ms;     /* db_read_stale_ms: replica lag past which reads say they are stale (1000) */
 	char db_user[64];      /* db_user ("root") */
 	char db_password[128]; /* db_password ("") */
 	char db_name[64];      /* db_name ("runorg") */

@@ -17,6 +17,8 @@
 #include "core/id.h"
 #include "fcgi/dbcache.h"
 #include "fcgi/fresh.h"
+#include "fcgi/lag.h"
+#include "fcgi/poll.h"
 #include "fcgi/router.h"
 #include "store/db.h"
 #include "store/tokens.h"
@@ -37,13 +39,46 @@ static unsigned token_slot(const char hex[65])
 	return h % TOKEN_CACHE_SLOTS;
 }
 
-/* The row of the token whose hash is hex: 1 found, 0 not, -1 MySQL failed. */
+/* The token's row from the read server when it may be asked (current), else,
+ * or when it has none, from the primary: 1 found, 0 not, -1 MySQL failed. */
+static int lookup(struct req *rq, const char hex[65], bool current, struct token_row *t)
+{
+	MYSQL *m = current ? req_m(rq) : req_primary(rq);
+	int found = m ? tokens_find(m, hex, t) : -1;
+	if (found == 0 && current && rq->m_replica) {
+		m = req_primary(rq);
+		found = m ? tokens_find(m, hex, t) : -1;
+	}
+	return found;
+}
+
+int auth_token_row(struct req *rq, const char *token, struct token_row *t)
+{
+	if (!tokens_well_formed(token))
+		return 0;
+	char hex[65];
+	tokens_hash(token, hex);
+	uint64_t newest = lag_replica_epoch() > poll_epoch() ? lag_replica_epoch() : poll_epoch();
+	return lookup(rq, hex, lag_tokens_current(newest), t);
+}
+
+/* The row of the token whose hash is hex: 1 found, 0 not, -1 MySQL failed.
+ *
+ * With a replica (db_read_*), a token is taken from it (or from this cache)
+ * only while it has every revocation the primary had a moment ago
+ * (lag_tokens_current); else, and for a token it does not have (made on
+ * another host a moment ago), the primary decides. */
 static int token_find(struct req *rq, const char hex[65], struct token_row *t)
 {
 	uint64_t pos, epoch;
 	bool fresh = fresh_position(rq->mark, rq->stream, cf.revoke_lag_ms * 1000L, &pos, &epoch);
+	/* keep: what is remembered under this epoch holds; current: the replica,
+	 * which is at least at the newest epoch read there, may be asked. */
+	bool keep = fresh && lag_tokens_current(epoch);
+	uint64_t newest = lag_replica_epoch() > poll_epoch() ? lag_replica_epoch() : poll_epoch();
+	bool current = keep || lag_tokens_current(newest);
 	unsigned slot = token_slot(hex);
-	if (fresh) {
+	if (keep) {
 		pthread_mutex_lock(&token_cache_lock);
 		bool hit = token_cache[slot].epoch == epoch && tokens_hash_matches(token_cache[slot].hash, hex);
 		if (hit)
@@ -52,9 +87,10 @@ static int token_find(struct req *rq, const char hex[65], struct token_row *t)
 		if (hit)
 			return 1;
 	}
-	MYSQL *m = req_m(rq);
-	int found = m ? tokens_find(m, hex, t) : -1;
-	if (found == 1 && fresh) {
+	int found = lookup(rq, hex, current, t);
+	/* Kept under the epoch the read server showed: a revocation moves it
+	 * there, or keeps that epoch behind the primary's (not current). */
+	if (found == 1 && keep) {
 		pthread_mutex_lock(&token_cache_lock);
 		memcpy(token_cache[slot].hash, hex, 65);
 		token_cache[slot].epoch = epoch;
@@ -103,10 +139,19 @@ static MYSQL *m_of(void *rq)
 	return req_m(rq);
 }
 
+static MYSQL *primary_of(void *rq)
+{
+	return req_primary(rq);
+}
+
 int auth_load_database(struct req *rq, struct reply *rp)
 {
 	const char *db = req_param(rq, "db");
 	int found = dbcache_stream(db, &rq->stream, m_of, rq);
+	/* A database a replica does not have yet may be on the primary (databases
+	 * are never removed nor moved: what the primary says is kept). */
+	if (found == 0 && rq->m_replica)
+		found = dbcache_stream(db, &rq->stream, primary_of, rq);
 	if (found < 0)
 		return reply_internal(rp, "database lookup");
 	if (!found)

@@ -6,6 +6,7 @@
 
 #include "fcgi/reply.h"
 #include "fcgi/request.h"
+#include "store/tokens.h"
 
 /* 401 unless the request carries a server-administrator token. */
 int auth_server_admin(struct req *rq, struct reply *rp);
@@ -22,6 +23,12 @@ int auth_database(struct req *rq, struct reply *rp);
 /* After the wait: a server administrator's as= must name a contact of the
  * database (404 otherwise). 0 when there is nothing to check. */
 int auth_as_exists(struct req *rq, struct reply *rp);
+
+/* The row of a token (not the request's own) by the rules of the request's
+ * own: from the read server when it has every revocation the primary has,
+ * else from the primary, and from the primary too when the replica has none.
+ * 1 found, 0 not (or not a token at all), -1 MySQL failed. Never remembered. */
+int auth_token_row(struct req *rq, const char *token, struct token_row *t);
 
 /* Server administrator, or member of the database's group admin (asked of
  * MySQL the first time a request needs it). */

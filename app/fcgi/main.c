@@ -41,6 +41,7 @@
 #include "fcgi/router.h"
 #include "core/xalloc.h"
 #include "fcgi/hints.h"
+#include "fcgi/lag.h"
 #include "fcgi/poll.h"
 #include "fcgi/retry.h"
 #include "store/db.h"
@@ -214,7 +215,7 @@ static int take_node(void)
 
 static void worker(const sigset_t *sigs)
 {
-	if (take_node() || poll_start(cf.cache_kib > 0) || hints_listen()) {
+	if (take_node() || poll_start(cf.cache_kib > 0) || hints_listen() || lag_start()) {
 		log_error("worker: cannot start");
 		_exit(1);
 	}

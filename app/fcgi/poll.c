@@ -238,7 +238,7 @@ static void *run(void *unused)
 		uint64_t seen_epoch = 0;
 		db_deadline_set(started_us + POLL_TIMEOUT_US);
 		if (!m)
-			m = db_connect();
+			m = db_connect_read(); /* the replica's clock rows, when reads go there */
 		int r = m ? queue_done(m, &seen, &seen_epoch) : -1;
 		if (r && m) {
 			mysql_close(m);

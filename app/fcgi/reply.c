@@ -165,14 +165,19 @@ void reply_send(FCGX_Stream *out, const struct reply *rp, const char *path)
 	json_object *err = status >= 400 ? error_body(rp, path) : NULL;
 	const char *text = err ? json_text(err) : rp->text ? rp->text : json_text(rp->body);
 	size_t len = strlen(text);
-	char head[320], kept[48] = "", retry[32] = "";
+	char head[448], kept[48] = "", retry[32] = "", warning[112] = "";
 	if (rp->kept > 0)
 		snprintf(kept, sizeof kept, "X-RunOrg-Kept: %lld\r\n", rp->kept);
 	if (status == 503 || rp->retry_after > 0)
 		snprintf(retry, sizeof retry, "Retry-After: %d\r\n", rp->retry_after > 0 ? rp->retry_after : 1);
-	int n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s%s",
+	/* RFC 7234's warn-code 110: the answer comes from a replica that lags. */
+	if (rp->stale_ms > 0)
+		snprintf(warning, sizeof warning,
+		         "Warning: 110 runorg \"Response is Stale: read from a replica %ld ms behind\"\r\n",
+		         rp->stale_ms);
+	int n = snprintf(head, sizeof head, "Status: %d %s\r\nContent-Type: application/json\r\n%s%s%s%s%s%s",
 	                 status, status_text(status), status == 405 ? "Allow: " : "",
-	                 status == 405 ? rp->allow : "", status == 405 ? "\r\n" : "", retry, kept);
+	                 status == 405 ? rp->allow : "", status == 405 ? "\r\n" : "", retry, kept, warning);
 	FCGX_PutStr(head, n, out);
 	/* A Location names a command (retry.c): made of a path and a ref, never
 	 * of request bytes but the database id, which routing has checked. */

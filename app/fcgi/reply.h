@@ -24,6 +24,7 @@ struct reply {
 	char *location;    /* Location: the command a delayed write queued (retry.c), owned, or NULL */
 	int retry_after;   /* Retry-After in seconds: every 503 has one (0: 1); a 409 when set */
 	long long kept;    /* > 0: test mode shows the position a kept answer is labelled with */
+	long stale_ms;     /* > 0: read from a replica this far behind (a Warning header) */
 };
 
 /* Each returns the status, so handlers can `return reply_json(rp, 200, obj);`. */

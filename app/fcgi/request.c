@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/xalloc.h"
 #include "store/db.h"
+#include "store/reader.h"
 
 static int hex(int c)
 {
@@ -240,9 +241,50 @@ void request_free(struct req *rq)
 
 MYSQL *req_m(struct req *rq)
 {
-	if (!rq->m)
-		rq->m = db_acquire();
+	if (rq->m)
+		return rq->m;
+	if (db_read_separate() && !strcmp(rq->method, "GET")) {
+		rq->m = reader_acquire();
+		rq->m_replica = rq->m != NULL;
+		if (rq->m)
+			return rq->m;
+		/* The replica does not answer: the primary has all it had, and more. */
+	}
+	rq->m = db_acquire();
 	return rq->m;
+}
+
+MYSQL *req_primary(struct req *rq)
+{
+	if (!db_read_separate() || strcmp(rq->method, "GET"))
+		return req_m(rq); /* the primary's */
+	if (rq->m && !rq->m_replica)
+		return rq->m; /* the primary, standing in for the replica */
+	if (!rq->pm)
+		rq->pm = db_acquire();
+	return rq->pm;
+}
+
+bool req_m_polled(const struct req *rq)
+{
+	return rq->m && (rq->m_replica || !db_read_separate());
+}
+
+static bool broken(MYSQL *m)
+{
+	return mysql_errno(m) && db_gone(m);
+}
+
+void req_release(struct req *rq)
+{
+	if (rq->m && rq->m_replica)
+		reader_release(rq->m, broken(rq->m));
+	else if (rq->m)
+		db_release(rq->m, broken(rq->m));
+	if (rq->pm)
+		db_release(rq->pm, broken(rq->pm));
+	rq->m = rq->pm = NULL;
+	rq->m_replica = false;
 }
 
 const char *req_query(const struct req *rq, const char *key)

@@ -43,6 +43,9 @@ struct req {
 	long long content_length; /* CONTENT_LENGTH, checked against max_body; the body is read later */
 	bool head;                /* a HEAD request: answered as GET, without the body */
 	MYSQL *m;                 /* the connection of this request, taken when first needed (req_m) */
+	bool m_replica;           /* ... to the replica (db_read_*), not the primary */
+	MYSQL *pm;                /* a connection to the primary besides m, when m is the replica's (req_primary) */
+	bool at_given;            /* the request carries at= (its answer is as fresh as it asked) */
 
 	/* Filled by the router for /db/{db} routes. */
 	char db[ID_LEN + 1];
@@ -89,8 +92,22 @@ int request_parse_json(struct req *rq, struct reply *rp);
 
 /* The request's MySQL connection, taken from the pool the first time it is
  * needed (an answer from the caches needs none); NULL when MySQL cannot be
- * reached. The router gives it back. */
+ * reached. The router gives it back (req_release). With a replica configured
+ * (db_read_*), a GET is served by the replica, and by the primary while the
+ * replica does not answer; any other method, which writes, by the primary. */
 MYSQL *req_m(struct req *rq);
+
+/* A connection to the primary: req_m's when that is one, else one more, for
+ * what only the primary knows (the heads, /sync, tokens the replica lacks). */
+MYSQL *req_primary(struct req *rq);
+
+/* req_m's connection reads the server whose clock rows the clock poll reads
+ * (the replica; without one, the primary): only what it shows of the clock
+ * rows may be taught to the poll (poll_learn, poll_raise) or label a kept answer. */
+bool req_m_polled(const struct req *rq);
+
+/* Gives the connections back to their pools (broken ones are dropped). */
+void req_release(struct req *rq);
 
 /* Query parameter, or NULL. */
 const char *req_query(const struct req *rq, const char *key);

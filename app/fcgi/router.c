@@ -11,6 +11,7 @@
 #include "fcgi/auth.h"
 #include "fcgi/cache.h"
 #include "fcgi/fresh.h"
+#include "fcgi/lag.h"
 #include "fcgi/poll.h"
 #include "fcgi/retry.h"
 #include "fcgi/wait.h"
@@ -242,7 +243,9 @@ static int answer(struct req *rq, struct reply *rp)
 	} else {
 		test_pause(rq);
 		st = handle(rq, rp);
-		long long now = st == 200 && rp->body && rq->m
+		/* Only the server the poll reads may label the answer (not the
+		 * primary standing in for a replica that does not answer). */
+		long long now = st == 200 && rp->body && req_m_polled(rq)
 		                    ? db_value(rq->m, "SELECT done FROM clocks WHERE stream = %u", rq->stream)
 		                    : -1;
 		if (now >= 0 && (uint64_t)now == pos) {
@@ -280,6 +283,20 @@ static uint64_t deadline_of(const struct req *rq, uint64_t arrived_us)
 	return arrived_us + (uint64_t)ms * 1000;
 }
 
+/* A read of a database served by a replica, without at=, while the replica
+ * lags more than db_read_stale_ms: the answer says it may be stale (README,
+ * "Scaling out"). With at= (or /sync) it is as fresh as asked; read from the
+ * primary (standing in for a replica that does not answer), it is not stale. */
+static void stale(struct req *rq, struct reply *rp)
+{
+	if (!db_read_separate() || rq->at_given || rq->waited || !(rq->route->flags & (R_DB | R_ADMIN)) ||
+	    strcmp(rq->method, "GET") || (rq->m && !rq->m_replica))
+		return;
+	long ms = lag_ms();
+	if (ms > cf.db_read_stale_ms)
+		rp->stale_ms = ms;
+}
+
 /* The path of an unmatched request, for the error body. */
 static void request_path(const struct req *rq, char *buf, size_t size)
 {
@@ -299,9 +316,7 @@ static void reply(struct exchange *x)
 {
 	struct req *rq = &x->rq;
 	struct reply *rp = &x->rp;
-	if (rq->m)
-		db_release(rq->m, mysql_errno(rq->m) && db_gone(rq->m));
-	rq->m = NULL;
+	req_release(rq);
 	char path[512];
 	if (rq->pattern)
 		snprintf(path, sizeof path, "%s", rq->pattern);
@@ -347,6 +362,7 @@ bool router_run(struct exchange *x)
 			st = check(rq, rp);
 		if (!st)
 			st = wait_parse_at(rq, rp, &want, &at);
+		rq->at_given = at;
 		if (!st)
 			st = retry_begin(rq, rp); /* Idempotency-Key: 400, or 409 while in flight */
 		x->step = STEP_AFTER_AT;
@@ -385,6 +401,8 @@ bool router_run(struct exchange *x)
 	st = retry_checked(rq, rp, st); /* a 4xx to a key recorded before: its answer */
 	if (st == 500)
 		st = unavailable(rq, rp);
+	if (st == 200)
+		stale(rq, rp);
 	x->st = st;
 	x->step = STEP_REPLY;
 	reply(x);

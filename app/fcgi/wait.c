@@ -100,8 +100,21 @@ static bool below_known_heads(const struct clock *want)
 	return below;
 }
 
+static bool beyond(const struct clock *want, const struct clock_table *heads)
+{
+	for (int i = 0; i < want->n; i++)
+		if (want->p[i].pos > clock_table_get(heads, want->p[i].stream))
+			return true;
+	return false;
+}
+
 /* 0 when every position of want has been handed out, 400 when one never was,
- * 503 when MySQL cannot say. Learns the clock rows on the way. */
+ * 503 when MySQL cannot say. Learns the clock rows on the way, when they are
+ * those of the server the poll reads.
+ *
+ * Positions are handed out on the primary. A replica knows the heads it has
+ * received, which may be behind: what it has not is asked of the primary,
+ * which alone says "never handed out" (README, "Scaling out"). */
 static int check_heads(struct req *rq, struct reply *rp, const struct clock *want)
 {
 	if (below_known_heads(want))
@@ -109,20 +122,24 @@ static int check_heads(struct req *rq, struct reply *rp, const struct clock *wan
 	struct clock_table heads = {0}, done = {0};
 	MYSQL *m = req_m(rq);
 	int r = m ? queue_heads(m, &heads, &done) : -1;
+	if (!r && req_m_polled(rq))
+		poll_learn(&done);
+	if ((r || beyond(want, &heads)) && rq->m_replica) {
+		MYSQL *pm = req_primary(rq);
+		r = pm ? queue_heads(pm, &heads, &done) : -1; /* the primary's done: never learned */
+	}
 	int st = 0;
 	if (r) {
 		st = reply_db(rp, db_state(m, rq->received_us));
 	} else {
-		poll_learn(&done);
 		pthread_mutex_lock(&heads_lock);
 		for (uint32_t s = 1; s < heads.n; s++)
 			clock_table_raise(&known_heads, s, heads.pos[s]);
 		pthread_mutex_unlock(&heads_lock);
 	}
-	for (int i = 0; i < want->n && !st; i++)
-		if (want->p[i].pos > clock_table_get(&heads, want->p[i].stream))
-			st = reply_invalid(rp, "at", "this position was never handed out, so it can never be reached",
-			                   "Invalid at parameter");
+	if (!st && beyond(want, &heads))
+		st = reply_invalid(rp, "at", "this position was never handed out, so it can never be reached",
+		                   "Invalid at parameter");
 	clock_table_free(&heads);
 	clock_table_free(&done);
 	return st;
@@ -155,10 +172,7 @@ int wait_clock(struct exchange *x, const struct clock *want)
 	if (!admit(x->wait_key))
 		return reply_error(rp, 503, "Too many requests are waiting for their clock. Try again later.");
 	/* Nothing is held while waiting: the connection serves others meanwhile. */
-	if (rq->m) {
-		db_release(rq->m, false);
-		rq->m = NULL;
-	}
+	req_release(rq);
 	/* sync_timeout_ms, and never past the request's own deadline. */
 	uint64_t started = db_mono_us(), until = started + (uint64_t)cf.sync_timeout_ms * 1000;
 	if (x->deadline_us && x->deadline_us < until)

@@ -1,10 +1,13 @@
 /* dbs_routes.c — the server-level routes: version, status, test auth, databases, /sync. */
 #include "resources/dbs_routes.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/isotime.h"
 #include "core/xalloc.h"
+#include "fcgi/lag.h"
 #include "fcgi/poll.h"
 #include "fcgi/retry.h"
 #include "fcgi/router.h"
@@ -12,6 +15,7 @@
 #include "resources/dbs.h"
 #include "store/db.h"
 #include "store/queue.h"
+#include "store/reader.h"
 #include "store/status.h"
 #include "store/tokens.h"
 
@@ -41,14 +45,45 @@ static json_object *processor_info(MYSQL *m)
 	return o;
 }
 
+/* This front's read server: where its reads go and, for a replica, how far
+ * behind it is (fcgi/lag.c) and what it says of its replication (null when
+ * it will not say: SHOW SLAVE STATUS needs the SLAVE MONITOR privilege). */
+static json_object *read_info(struct req *rq)
+{
+	json_object *o = json_object_new_object();
+	char host[256] = "";
+	gethostname(host, sizeof host - 1);
+	char front[300];
+	snprintf(front, sizeof front, "%s:%d", host, (int)getpid()); /* the worker that answered */
+	json_object_object_add(o, "front", json_object_new_string(front));
+	lag_status(o);
+	if (!db_read_separate())
+		return o;
+	struct reader_replication r;
+	json_object *rep = NULL;
+	if (rq->m_replica && reader_replication(rq->m, &r) == 1) {
+		rep = json_object_new_object();
+		json_object_object_add(rep, "io_running", json_object_new_boolean(r.io_running));
+		json_object_object_add(rep, "sql_running", json_object_new_boolean(r.sql_running));
+		json_object_object_add(rep, "seconds_behind_master",
+		                       r.seconds_behind < 0 ? NULL : json_object_new_int64(r.seconds_behind));
+		json_object_object_add(rep, "gtid_io_pos", json_object_new_string(r.gtid_pos));
+		json_object_object_add(rep, "last_error", json_object_new_string(r.error));
+	}
+	json_object_object_add(o, "replication", rep);
+	return o;
+}
+
 /* The per-stream and per-processor parts are store/status.c's, shared with
- * runorgctl. Like every request it has a deadline (a brief one, R_BRIEF): a
- * hung MariaDB makes it a 503, never a hang. */
+ * runorgctl; they come from the primary (heads and leases are its alone).
+ * Like every request it has a deadline (a brief one, R_BRIEF): a hung
+ * MariaDB makes it a 503, never a hang. */
 int status_get(struct req *rq, struct reply *rp)
 {
-	json_object *streams = status_streams(rq->m);
-	json_object *processors = streams ? status_processors(rq->m) : NULL;
-	json_object *database = processors ? status_database(rq->m, db_disk_full()) : NULL;
+	MYSQL *pm = req_primary(rq);
+	json_object *streams = pm ? status_streams(pm) : NULL;
+	json_object *processors = streams ? status_processors(pm) : NULL;
+	json_object *database = processors ? status_database(pm, db_disk_full()) : NULL;
 	if (!database) {
 		json_object_put(streams);
 		json_object_put(processors);
@@ -57,9 +92,10 @@ int status_get(struct req *rq, struct reply *rp)
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "version", json_object_new_string(RUNORG_VERSION));
 	json_object_object_add(o, "streams", streams);
-	json_object_object_add(o, "processor", processor_info(rq->m));
+	json_object_object_add(o, "processor", processor_info(pm));
 	json_object_object_add(o, "processors", processors);
 	json_object_object_add(o, "database", database);
+	json_object_object_add(o, "read", read_info(rq));
 	return reply_json(rp, 200, o);
 }
 
@@ -142,7 +178,10 @@ int db_all(struct req *rq, struct reply *rp)
 int db_sync(struct req *rq, struct reply *rp)
 {
 	if (!rq->waited) {
-		long long head = db_value(rq->m, "SELECT head FROM streams WHERE stream = %u", rq->stream);
+		/* The primary's head: a replica's may not have every command queued yet. */
+		MYSQL *pm = req_primary(rq);
+		long long head =
+		    pm ? db_value(pm, "SELECT head FROM streams WHERE stream = %u", rq->stream) : -1;
 		if (head < 0)
 			return reply_internal(rp, "stream head");
 		rq->wait_for = xcalloc(1, sizeof *rq->wait_for);

@@ -113,12 +113,7 @@ int contacts_auth_hmac(struct req *rq, struct reply *rp)
  * administrator's): 1, 0 (reply filled: 404), -1 (500). */
 static int path_token(struct req *rq, struct reply *rp, const char *token, struct token_row *t)
 {
-	int found = 0;
-	if (tokens_well_formed(token)) {
-		char hex[65];
-		tokens_hash(token, hex);
-		found = tokens_find(rq->m, hex, t);
-	}
+	int found = auth_token_row(rq, token, t); /* a replica's own rules (README, "Scaling out") */
 	if (found < 0)
 		return reply_internal(rp, "token lookup");
 	if (!found || (!t->server_admin && strcmp(t->db, rq->db)))

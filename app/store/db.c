@@ -247,13 +247,18 @@ static void connect_leave(bool silent)
 }
 
 /* init: a statement run on every connect, reconnects included (session settings). */
-static MYSQL *connect_with(unsigned long flags, const char *init)
+/* read: to the read server (db_read_*, a replica) when one is configured. Its
+ * failures are not the primary's: they leave db_state() and the pacing of
+ * connects to a silent primary alone. */
+static MYSQL *connect_to(bool read, unsigned long flags, const char *init)
 {
-	if (db_deadline_over() || !connect_enter())
+	read = read && db_read_separate();
+	if (db_deadline_over() || (!read && !connect_enter()))
 		return NULL;
 	MYSQL *m = mysql_init(NULL);
 	if (!m) {
-		connect_leave(false);
+		if (!read)
+			connect_leave(false);
 		return NULL;
 	}
 	/* Whole seconds, for what libmariadb does not wait for through io_wait
@@ -272,11 +277,22 @@ static MYSQL *connect_with(unsigned long flags, const char *init)
 	if (init)
 		mysql_options(m, MYSQL_INIT_COMMAND, init);
 	mysql_optionsv(m, MARIADB_OPT_IO_WAIT, io_wait);
-	const char *sock = cf.db_socket[0] ? cf.db_socket : NULL;
+	const char *host = read ? cf.db_read_host : cf.db_host;
+	unsigned port =
+	    read ? (unsigned)(cf.db_read_port ? cf.db_read_port : cf.db_port) : (unsigned)cf.db_port;
+	const char *sock = read ? cf.db_read_socket : cf.db_socket;
 	my_cut = false;
 	uint64_t start = db_mono_us();
-	if (!mysql_real_connect(m, cf.db_host, cf.db_user, cf.db_password, cf.db_name, cf.db_port, sock,
-	                        flags)) {
+	if (!mysql_real_connect(m, host[0] ? host : NULL, cf.db_user, cf.db_password, cf.db_name, port,
+	                        sock[0] ? sock : NULL, flags)) {
+		if (read) {
+			/* A replica that is down is tried again and again: a line a second. */
+			static _Atomic time_t read_logged;
+			if (atomic_exchange(&read_logged, time(NULL)) != time(NULL))
+				log_error("mysql connect (read server): %s", mysql_error(m));
+			mysql_close(m);
+			return NULL;
+		}
 		/* Silent: no greeting before the deadline, or an attempt that took long to fail. */
 		bool silent = my_cut || db_mono_us() - start >= 1000000;
 		connect_leave(silent);
@@ -290,9 +306,25 @@ static MYSQL *connect_with(unsigned long flags, const char *init)
 		mysql_close(m);
 		return NULL;
 	}
-	connect_leave(false);
+	if (!read)
+		connect_leave(false);
 	mysql_autocommit(m, 1);
 	return m;
+}
+
+static MYSQL *connect_with(unsigned long flags, const char *init)
+{
+	return connect_to(false, flags, init);
+}
+
+bool db_read_separate(void)
+{
+	return cf.db_read_host[0] || cf.db_read_socket[0];
+}
+
+MYSQL *db_connect_read(void)
+{
+	return connect_to(true, 0, NULL);
 }
 
 /* The statement was not sent (CR_SERVER_GONE_ERROR: the connection was

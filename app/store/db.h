@@ -47,6 +47,12 @@ void db_retry_unsent(bool on);
  * Returns NULL (and logs why) when MySQL cannot be reached. */
 MYSQL *db_connect(void);
 
+/* A read server (db_read_host or db_read_socket, a replica of the primary) is
+ * configured; db_connect_read() opens a connection to it, or to the primary
+ * when there is none. Only the front reads there (README, "Scaling out"). */
+bool db_read_separate(void);
+MYSQL *db_connect_read(void);
+
 /* The same with multi-statement scripts allowed (db_script) and strict SQL
  * mode in the session. For the program's own connections that run scripts;
  * never handed to request handlers. */

@@ -54,8 +54,12 @@ def log_text(name):
 def test_status_shows_every_stream_with_the_operator_fields():
     r = get("/status")
     assert r.status == 200, r
-    assert list(r.body.keys()) == ["version", "streams", "processor", "processors", "database"]
+    assert list(r.body.keys()) == ["version", "streams", "processor", "processors", "database", "read"]
     assert r.body["database"] == {"state": "up"}, r
+    # This front's read server: no replica here (tests/replica covers one).
+    assert list(r.body["read"].keys()) == ["front", "server", "replica"], r.body["read"]
+    assert re.match(r"^.+:\d+$", r.body["read"]["front"]), r.body["read"]
+    assert r.body["read"]["server"] == "primary" and r.body["read"]["replica"] is False
     assert r.body["streams"], r
     for s in r.body["streams"]:
         assert list(s.keys()) == STREAM_KEYS, s

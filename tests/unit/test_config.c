@@ -19,7 +19,8 @@ static const char *all_vars[] = {
     "RUNORG_DB_SOCKET",   "RUNORG_DB_USER",         "RUNORG_DB_PASSWORD", "RUNORG_DB_NAME",
     "RUNORG_SQL_DIR",     "RUNORG_PID_FILE",        "RUNORG_LOG_LEVEL",   "RUNORG_LOG_FILE",
     "RUNORG_CONF",        "RUNORG_BASE_PATH",       "RUNORG_CACHE_KIB",   "RUNORG_CACHE_LAG_US",
-    "RUNORG_REVOKE_LAG_MS",
+    "RUNORG_REVOKE_LAG_MS", "RUNORG_DB_READ_HOST",  "RUNORG_DB_READ_PORT", "RUNORG_DB_READ_SOCKET",
+    "RUNORG_DB_READ_STALE_MS",
     "RUNORG_KEY_SECRET",  "RUNORG_KEY_SECRET_FILE",
 };
 
@@ -93,6 +94,10 @@ static void assert_defaults(void)
 	assert_string_equal(cf.db_host, "localhost");
 	assert_int_equal(cf.db_port, 3306);
 	assert_string_equal(cf.db_socket, "");
+	assert_string_equal(cf.db_read_host, "");
+	assert_int_equal(cf.db_read_port, 0);
+	assert_string_equal(cf.db_read_socket, "");
+	assert_int_equal(cf.db_read_stale_ms, 1000);
 	assert_string_equal(cf.db_user, "root");
 	assert_string_equal(cf.db_password, "");
 	assert_string_equal(cf.db_name, "runorg");
