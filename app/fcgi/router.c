@@ -11,6 +11,7 @@
 #include "fcgi/auth.h"
 #include "fcgi/cache.h"
 #include "fcgi/fresh.h"
+#include "fcgi/inline.h"
 #include "fcgi/poll.h"
 #include "fcgi/retry.h"
 #include "fcgi/wait.h"
@@ -299,6 +300,10 @@ static void reply(struct exchange *x)
 {
 	struct req *rq = &x->rq;
 	struct reply *rp = &x->rp;
+	/* No processor alive (apply_inline): what this request queued is applied
+	 * before it is answered, so that a read at its clock answers at once. */
+	if (rp->status == 202 && rp->body)
+		inline_apply_queued(req_m(rq), rp->body);
 	if (rq->m)
 		db_release(rq->m, mysql_errno(rq->m) && db_gone(rq->m));
 	rq->m = NULL;
