@@ -302,8 +302,12 @@ static void reply(struct exchange *x)
 	struct reply *rp = &x->rp;
 	/* No processor alive (apply_inline): what this request queued is applied
 	 * before it is answered, so that a read at its clock answers at once. */
-	if (rp->status == 202 && rp->body)
-		inline_apply_queued(req_m(rq), rp->body);
+	if (rp->status == 202 && cf.inline_mode != INLINE_NEVER) {
+		json_object *made = rp->body ? NULL : rp->text ? json_tokener_parse(rp->text) : NULL;
+		inline_apply_queued(req_m(rq), rp->body ? rp->body : made);
+		if (made)
+			json_object_put(made);
+	}
 	if (rq->m)
 		db_release(rq->m, mysql_errno(rq->m) && db_gone(rq->m));
 	rq->m = NULL;
