@@ -11,6 +11,9 @@
 #   apache-fcgid      conf/apache-htaccess.conf + apache-fcgid.htaccess: mod_fcgid starts runorg.fcgi
 #   apache-cgi        conf/apache-htaccess.conf + apache-cgi.htaccess: plain CGI, under /runorg/
 #   nginx             conf/nginx.conf: fastcgi_pass → the daemon's socket
+#   shared-fcgid      apache-fcgid with NO runorg-processor running: the front applies (apply_inline)
+#   shared-cgi        apache-cgi with NO runorg-processor running
+# then runorgctl process --once, and the stack's processor started again taking over.
 #
 # MariaDB, runorg-processor and the daemon are conf/stack.sh's, under a temp
 # RUNORG_VAR; every web server keeps its state (pid, logs, sockets) in a temp
@@ -430,6 +433,124 @@ case_install() {
 	fi
 }
 
+# --- shared hosting: no processor ------------------------------------------------
+
+# shared_walk NAME URL: the seed's walk-through and a conversation, with no
+# processor running: every at= read answers 200 (the front applied), never 503.
+shared_walk() {
+	local name=$1 u=$2 db at cid at2 chat at3 out
+	req POST "$u/db/create" '{"label":"shared '"$name"'"}'
+	check "$name: POST /db/create → 202" is 202
+	db=$(json 'd["id"]') at=$(json 'd["at"]')
+	[[ -n $db && -n $at ]] || return 0
+	req GET "$u/db/$db/contacts?at=$at"
+	check "$name: GET contacts?at= → 200 empty list, no processor running" body_is 200 '{"list":[],"count":0}'
+	check "$name: ... at once, not at the timeout" took_between 0 1.2
+
+	req POST "$u/db/$db/contacts/import" "$SEED"
+	check "$name: import → 202" is 202
+	cid=$(json 'd["created"][0]') at2=$(json 'd["at"]')
+	[[ -n $cid && -n $at2 ]] || return 0
+	req GET "$u/db/$db/contacts/$cid?at=$at2"
+	check "$name: GET contact with at= → 200 Victor" body_is 200 "$(printf "$VICTOR" "$cid")"
+	check "$name: ... at once, not at the timeout" took_between 0 1.2
+	req GET "$u/db/$db/sync"
+	check "$name: GET /sync → 200 with a clock at or past the import's" \
+		json_true "$at2" 200 'list(d) == ["at"] and d["at"][0][0] == x[0][0] and d["at"][0][1] >= x[0][1]'
+
+	# A conversation: create, post, read the items at the post's clock.
+	local victor=$cid
+	req POST "$u/db/$db/chat/create" '{"contacts":["'"$victor"'"]}'
+	check "$name: POST chat/create → 202" is 202
+	chat=$(json 'd["id"]')
+	[[ -n $chat ]] || return 0
+	req POST "$u/db/$db/chat/$chat" '{"author":"'"$victor"'","body":"hello from shared hosting"}'
+	check "$name: POST a chat item → 202" is 202
+	at3=$(json 'd["at"]')
+	req GET "$u/db/$db/chat/$chat/items?at=$at3"
+	check "$name: GET chat items with at= → 200 with the item" \
+		json_true '"hello from shared hosting"' 200 'd["count"] == 1 and d["items"][0]["body"] == x'
+
+	# A command queued by someone else (runorgctl): the at= read applies it before waiting.
+	out=$(bash conf/stack.sh ctl db create "queued by ctl $name" 2>/dev/null)
+	BODY=$out
+	db=$(json 'd["id"]') at=$(json 'd["at"]')
+	[[ -n $db && -n $at ]] || { fail "$name: runorgctl db create" "$out"; return 0; }
+	req GET "$u/db/$db/contacts?at=$at"
+	check "$name: a command queued by runorgctl: GET ?at= applies it → 200" body_is 200 '{"list":[],"count":0}'
+	check "$name: ... at once, not at the timeout" took_between 0 1.2
+	req GET "$u/db/$db/contacts" "" NOAUTH
+	check "$name: without the Authorization header → 401" is 401
+}
+
+# case_shared NAME HTACCESS SCRIPT SUBDIR: case_apache_htaccess, with no processor.
+case_shared() {
+	local name=$1 d=$TMP/$1 port www
+	port=$(free_port)
+	www=$d/www${4:+/$4}
+	apache_main "$d" "$port"
+	mkdir -p "$www"
+	conf_for "$d" "base_path=${4:+/$4}" "lease_timeout_ms=1000" "apply_inline=auto"
+	fill conf/apache-htaccess.conf "$d/site.conf" "PORT=$port" "WWW=$d/www"
+	cp "conf/$2" "$www/.htaccess"
+	fill conf/runorg.cgi "$www/$3" "FCGI=$APP/runorg-fcgi" "CONF=$d/runorg.conf"
+	chmod 755 "$www/$3"
+	chmod -R a+rX "$d/www"
+	start_apache "$d" "$name" || return 0
+	local u="http://127.0.0.1:$port${4:+/$4}"
+	echo "== $name"
+	if wait_up "$u"; then
+		pass "$name: GET /version answers"
+		shared_walk "$name" "$u"
+		check "$name: the processor's log did not move (it is not running)" \
+			[ "$(wc -l <"$RUNORG_VAR/log/processor.log")" == "$PROC_LINES" ]
+	else
+		fail "$name: the web server did not answer within 20 s" "see $d/log"
+	fi
+	stop_server
+}
+
+# No processor: the stack's is stopped, and its heartbeat gets older than
+# the lease_timeout_ms (1 s) of the shared set-ups' runorg.conf.
+stop_processor() {
+	local pid
+	pid=$(cat "$RUNORG_VAR/run/processor.pid")
+	kill -TERM "$pid"
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 1.5
+	PROC_LINES=$(wc -l <"$RUNORG_VAR/log/processor.log")
+}
+
+# runorgctl process --once, then the stack's processor started again.
+case_after_shared() {
+	echo "== process --once, then a processor again"
+	local out db at u=http://127.0.0.1:$RUNORG_PORT
+	BODY=$(bash conf/stack.sh ctl db create "for process --once" 2>/dev/null)
+	db=$(json 'd["id"]') at=$(json 'd["at"]')
+	out=$(bash conf/stack.sh ctl process --once --max-seconds 5 2>/dev/null)
+	check "process --once: applies the queued command and exits 0" \
+		grep -q '^applied [1-9][0-9]* commands; 0 streams held by another applier; 0 streams failed' <<<"$out"
+	[[ $out == applied* ]] || echo "      $out"
+	out=$(bash conf/stack.sh ctl process --once --max-seconds 5 2>/dev/null)
+	check "process --once: nothing left → applied 0" grep -q '^applied 0 commands' <<<"$out"
+	local lines
+	lines=$(wc -l <"$RUNORG_VAR/log/processor.log")
+	if ! bash conf/stack.sh start >/dev/null 2>&1; then
+		fail "the stack's processor did not start again" "$RUNORG_VAR/log/processor.log"
+		return 0
+	fi
+	sleep 1
+	req POST "$u/db/$db/contacts/import" '[{"email":"after@example.com"}]'
+	check "processor again: import → 202" is 202
+	at=$(json 'd["at"]')
+	req GET "$u/db/$db/contacts?at=$at"
+	check "processor again: GET ?at= → 200 with the contact" json_true '"after@example.com"' 200 'd["count"] == 1'
+	check "processor again: it holds the leases" bash -c 'tail -n "+$(($1 + 1))" "$2" | grep -q "lease taken"' _ "$lines" "$RUNORG_VAR/log/processor.log"
+}
+
 # --- run -------------------------------------------------------------------------
 
 if ! bash conf/stack.sh start; then
@@ -447,6 +568,10 @@ case_apache_proxy
 case_apache_htaccess apache-fcgid apache-fcgid.htaccess runorg.fcgi ""
 case_apache_htaccess apache-cgi apache-cgi.htaccess runorg.cgi runorg
 case_nginx
+stop_processor
+case_shared shared-fcgid apache-fcgid.htaccess runorg.fcgi ""
+case_shared shared-cgi apache-cgi.htaccess runorg.cgi runorg
+case_after_shared
 
 finish
 echo "$passed passed, $failed failed"
