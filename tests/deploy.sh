@@ -472,7 +472,7 @@ shared_walk() {
 		json_true '"hello from shared hosting"' 200 'd["count"] == 1 and d["items"][0]["body"] == x'
 
 	# A command queued by someone else (runorgctl): the at= read applies it before waiting.
-	out=$(bash conf/stack.sh ctl db create "queued by ctl $name" 2>/dev/null)
+	out=$(ctl_shared db create "queued by ctl $name" 2>/dev/null)
 	BODY=$out
 	db=$(json 'd["id"]') at=$(json 'd["at"]')
 	[[ -n $db && -n $at ]] || { fail "$name: runorgctl db create" "$out"; return 0; }
@@ -483,22 +483,56 @@ shared_walk() {
 	check "$name: without the Authorization header → 401" is 401
 }
 
-# case_shared NAME HTACCESS SCRIPT SUBDIR: case_apache_htaccess, with no processor.
+SHARED_CONF=""
+ctl_shared() { "$APP/runorgctl" -c "$SHARED_CONF" "$@"; }
+
+# case_shared NAME HTACCESS SCRIPT SUBDIR [DB]: case_apache_htaccess, with no
+# processor. With DB, an empty database of that name, whose schema the first
+# requests create: two of them race, each migration file is applied once.
 case_shared() {
-	local name=$1 d=$TMP/$1 port www
+	local name=$1 d=$TMP/$1 port www dbname=${5:-} admin=$TOKEN
 	port=$(free_port)
 	www=$d/www${4:+/$4}
 	apache_main "$d" "$port"
 	mkdir -p "$www"
-	conf_for "$d" "base_path=${4:+/$4}" "lease_timeout_ms=1000" "apply_inline=auto"
+	conf_for "$d" "base_path=${4:+/$4}" "lease_timeout_ms=1000" "apply_inline=auto" ${dbname:+"db_name=$dbname"}
+	SHARED_CONF=$d/runorg.conf
 	fill conf/apache-htaccess.conf "$d/site.conf" "PORT=$port" "WWW=$d/www"
 	cp "conf/$2" "$www/.htaccess"
 	fill conf/runorg.cgi "$www/$3" "FCGI=$APP/runorg-fcgi" "CONF=$d/runorg.conf"
+	echo ok >"$www/ping.txt"
 	chmod 755 "$www/$3"
 	chmod -R a+rX "$d/www"
+	if [[ -n $dbname ]]; then
+		mariadb --no-defaults --socket="$RUNORG_VAR/run/mysql.sock" -uroot -e "CREATE DATABASE $dbname" ||
+			fail "$name: CREATE DATABASE $dbname"
+	fi
 	start_apache "$d" "$name" || return 0
 	local u="http://127.0.0.1:$port${4:+/$4}"
 	echo "== $name"
+	if [[ -n $dbname ]]; then
+		for _ in $(seq 200); do
+			[[ $(curl -s -o /dev/null -w '%{http_code}' "$u/ping.txt") == 200 ]] && break
+			sleep 0.1
+		done
+		# The first two requests at once, on an empty database.
+		local c1 c2
+		curl -s -o "$d/first.1" -w '%{http_code}' --max-time 60 "$u/version" >"$d/first.1.status" &
+		c1=$!
+		curl -s -o "$d/first.2" -w '%{http_code}' --max-time 60 "$u/version" >"$d/first.2.status" &
+		c2=$!
+		wait "$c1" "$c2"
+		check "$name: two racing first requests on an empty database → 200 both" \
+			[ "$(cat "$d/first.1.status" "$d/first.2.status")" == 200200 ]
+		local files applied
+		files=$(ls "$SQL"/[0-9]*.sql | wc -l)
+		applied=$(mariadb --no-defaults --socket="$RUNORG_VAR/run/mysql.sock" -uroot -N "$dbname" \
+			-e 'SELECT COUNT(*) FROM schema_version' 2>/dev/null)
+		check "$name: they created the schema: every file of sql/ in schema_version ($files)" [ "$applied" == "$files" ]
+		check "$name: each file applied once (the runorg.migrate lock)" \
+			[ "$(grep -c 'migrate: applied 001' "$d/runorg.log")" == 1 ]
+		TOKEN=$(ctl_shared token admin 2>/dev/null)
+	fi
 	if wait_up "$u"; then
 		pass "$name: GET /version answers"
 		shared_walk "$name" "$u"
@@ -507,6 +541,7 @@ case_shared() {
 	else
 		fail "$name: the web server did not answer within 20 s" "see $d/log"
 	fi
+	TOKEN=$admin
 	stop_server
 }
 
@@ -570,7 +605,7 @@ case_apache_htaccess apache-cgi apache-cgi.htaccess runorg.cgi runorg
 case_nginx
 stop_processor
 case_shared shared-fcgid apache-fcgid.htaccess runorg.fcgi ""
-case_shared shared-cgi apache-cgi.htaccess runorg.cgi runorg
+case_shared shared-cgi apache-cgi.htaccess runorg.cgi runorg runorg_shared
 case_after_shared
 
 finish
