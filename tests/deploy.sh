@@ -483,6 +483,59 @@ shared_walk() {
 	check "$name: without the Authorization header → 401" is 401
 }
 
+# kill_mid_apply NAME URL DIR DBNAME: a CGI request that has queued an import
+# and is applying it inline is held on the stream's clock row (a session of
+# the test locks it), then killed with -9. Its transaction never commits and
+# MariaDB releases its lease; the next request applies the import: nothing
+# lost, nothing twice.
+kill_mid_apply() {
+	local name=$1 u=$2 d=$3 dbname=$4 db at stream lockpid cpid pid blocked=0 count=""
+	local sqlc=(mariadb --no-defaults --socket="$RUNORG_VAR/run/mysql.sock" -uroot -N "$dbname")
+	req POST "$u/db/create" '{"label":"kill -9 '"$name"'"}'
+	db=$(json 'd["id"]') at=$(json 'd["at"]')
+	req GET "$u/db/$db/contacts?at=$at"
+	check "$name kill -9: a database to import into" body_is 200 '{"list":[],"count":0}'
+	stream=$("${sqlc[@]}" -e "SELECT stream FROM dbs WHERE id = '$db'" 2>/dev/null)
+	[[ -n $stream ]] || return 0
+	"${sqlc[@]}" -e "BEGIN; SELECT done FROM clocks WHERE stream = $stream FOR UPDATE; SELECT SLEEP(4); ROLLBACK" \
+		>/dev/null 2>&1 &
+	lockpid=$!
+	sleep 0.3
+	curl -s -o /dev/null --max-time 20 -H "Authorization: RUNORG token=$TOKEN" -H 'Content-Type: application/json' \
+		--data-binary '[{"email":"k1@example.com"},{"email":"k2@example.com"},{"email":"k3@example.com"}]' \
+		"$u/db/$db/contacts/import" &
+	cpid=$!
+	for _ in $(seq 30); do
+		if [[ $("${sqlc[@]}" -e "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'UPDATE clocks SET done%'" 2>/dev/null) == 1 ]]; then
+			blocked=1
+			break
+		fi
+		sleep 0.1
+	done
+	check "$name kill -9: the import request is in the middle of its inline apply (its clock bump waits)" [ "$blocked" == 1 ]
+	pid=$(pgrep -f -- "runorg-fcgi -c $d/runorg.conf" | head -n 1)
+	[[ -n $pid ]] && kill -9 "$pid"
+	check "$name kill -9: the front is killed (-9) there" [ -n "$pid" ]
+	wait "$cpid" "$lockpid" 2>/dev/null
+	check "$name kill -9: the import was queued (once)" \
+		[ "$("${sqlc[@]}" -e "SELECT COUNT(*) FROM commands WHERE db = '$db' AND kind = 'contacts.import'")" == 1 ]
+	# The next request applies it (MariaDB ends the dead connection, and its lease, when the lock wait ends).
+	for _ in $(seq 10); do
+		req GET "$u/db/$db/sync"
+		at=$(json 'd["at"]')
+		req GET "$u/db/$db/contacts?at=$at"
+		if is 200; then
+			count=$(json 'd["count"]')
+			break
+		fi
+		sleep 0.5
+	done
+	check "$name kill -9: the next request applies the import: 3 contacts, not 0 or 6" [ "$count" == 3 ]
+	check "$name kill -9: the stream's clock is at its head, no command failed" \
+		[ "$("${sqlc[@]}" -e "SELECT s.head = c.done FROM streams s JOIN clocks c USING (stream) WHERE stream = $stream")" == 1 -a \
+		"$("${sqlc[@]}" -e "SELECT COUNT(*) FROM commands WHERE db = '$db' AND status = 2")" == 0 ]
+}
+
 SHARED_CONF=""
 ctl_shared() { "$APP/runorgctl" -c "$SHARED_CONF" "$@"; }
 
@@ -536,6 +589,7 @@ case_shared() {
 	if wait_up "$u"; then
 		pass "$name: GET /version answers"
 		shared_walk "$name" "$u"
+		[[ -n $dbname ]] && kill_mid_apply "$name" "$u" "$d" "$dbname"
 		check "$name: the processor's log did not move (it is not running)" \
 			[ "$(wc -l <"$RUNORG_VAR/log/processor.log")" == "$PROC_LINES" ]
 	else
