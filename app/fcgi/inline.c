@@ -18,16 +18,25 @@
 #define INLINE_MAX_US 200000
 #define ALIVE_CHECK_US 1000000 /* how long a look at the processors' heartbeats is trusted */
 
+static bool spawned_front; /* set once at start: CGI, or spawned by the web server */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t checked_us; /* CLOCK_MONOTONIC of the last look, 0: none (guarded by lock) */
 static int alive;           /* what it saw (guarded by lock) */
 
-/* Whether this front applies now: never, always, or (auto) when no processor
- * has beaten within lease_timeout_ms. One look per second per process. */
+void inline_spawned(void)
+{
+	spawned_front = true;
+}
+
+/* Whether this front applies now: never, always, or (auto) when it is a CGI
+ * or spawned front and no processor has beaten within lease_timeout_ms. One
+ * look per second per process. */
 static bool wanted(MYSQL *m)
 {
 	if (cf.inline_mode != INLINE_AUTO)
 		return cf.inline_mode == INLINE_ALWAYS;
+	if (!spawned_front)
+		return false; /* the daemon: deployed with processors, which it leaves the commands to */
 	uint64_t now = db_mono_us();
 	pthread_mutex_lock(&lock);
 	bool fresh = checked_us && now - checked_us < ALIVE_CHECK_US;

@@ -8,6 +8,12 @@
 
 #include "core/clock.h"
 
+/* This process is a CGI request or was spawned by the web server (mod_fcgid,
+ * lighttpd bin-path): apply_inline = auto applies here. The standalone daemon
+ * (runorg-fcgi.service) is deployed with processors: auto leaves it to them,
+ * only always makes it apply. Called once at start. */
+void inline_spawned(void);
+
 /* Applies what is queued on the streams of want that this process does not
  * know reached yet, when apply_inline says so (always; or auto and no
  * processor heartbeat is fresh): per stream, takes the lease without

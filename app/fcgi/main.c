@@ -41,6 +41,7 @@
 #include "fcgi/router.h"
 #include "core/xalloc.h"
 #include "fcgi/hints.h"
+#include "fcgi/inline.h"
 #include "fcgi/poll.h"
 #include "fcgi/retry.h"
 #include "store/db.h"
@@ -463,6 +464,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	bool from_server = spawned();
+	if (from_server || getenv("GATEWAY_INTERFACE"))
+		inline_spawned(); /* shared hosting, perhaps: apply_inline = auto applies here */
 	if (!from_server && getenv("GATEWAY_INTERFACE")) {
 		set_io_timeout();
 		return serve_cgi();
