@@ -219,9 +219,8 @@ int runner_inline(MYSQL *m, uint32_t stream, int max_commands, long max_us, uint
 	while (total < max_commands && db_mono_us() - started < (uint64_t)max_us) {
 		uint64_t last = 0;
 		n = runner_batch(m, stream, false, NULL, &last);
-		if (n == -2)
-			n = runner_batch(m, stream, true, NULL,
-			                 &last); /* a command cannot be applied: one by one */
+		if (n == -2) /* a command cannot be applied: one by one */
+			n = runner_batch(m, stream, true, NULL, &last);
 		if (n <= 0)
 			break;
 		total += n;
