@@ -11,6 +11,9 @@
 #   apache-fcgid      conf/apache-htaccess.conf + apache-fcgid.htaccess: mod_fcgid starts runorg.fcgi
 #   apache-cgi        conf/apache-htaccess.conf + apache-cgi.htaccess: plain CGI, under /runorg/
 #   nginx             conf/nginx.conf: fastcgi_pass → the daemon's socket
+#   shared-fcgid      apache-fcgid with NO runorg-processor running: the front applies (apply_inline)
+#   shared-cgi        apache-cgi with NO runorg-processor running
+# then runorgctl process --once, and the stack's processor started again taking over.
 #
 # MariaDB, runorg-processor and the daemon are conf/stack.sh's, under a temp
 # RUNORG_VAR; every web server keeps its state (pid, logs, sockets) in a temp
@@ -430,6 +433,213 @@ case_install() {
 	fi
 }
 
+# --- shared hosting: no processor ------------------------------------------------
+
+# shared_walk NAME URL: the seed's walk-through and a conversation, with no
+# processor running: every at= read answers 200 (the front applied), never 503.
+shared_walk() {
+	local name=$1 u=$2 db at cid at2 chat at3 out
+	req POST "$u/db/create" '{"label":"shared '"$name"'"}'
+	check "$name: POST /db/create → 202" is 202
+	db=$(json 'd["id"]') at=$(json 'd["at"]')
+	[[ -n $db && -n $at ]] || return 0
+	req GET "$u/db/$db/contacts?at=$at"
+	check "$name: GET contacts?at= → 200 empty list, no processor running" body_is 200 '{"list":[],"count":0}'
+	check "$name: ... at once, not at the timeout" took_between 0 1.2
+
+	req POST "$u/db/$db/contacts/import" "$SEED"
+	check "$name: import → 202" is 202
+	cid=$(json 'd["created"][0]') at2=$(json 'd["at"]')
+	[[ -n $cid && -n $at2 ]] || return 0
+	req GET "$u/db/$db/contacts/$cid?at=$at2"
+	check "$name: GET contact with at= → 200 Victor" body_is 200 "$(printf "$VICTOR" "$cid")"
+	check "$name: ... at once, not at the timeout" took_between 0 1.2
+	req GET "$u/db/$db/sync"
+	check "$name: GET /sync → 200 with a clock at or past the import's" \
+		json_true "$at2" 200 'list(d) == ["at"] and d["at"][0][0] == x[0][0] and d["at"][0][1] >= x[0][1]'
+
+	# A conversation: create, post, read the items at the post's clock.
+	local victor=$cid
+	req POST "$u/db/$db/chat/create" '{"contacts":["'"$victor"'"]}'
+	check "$name: POST chat/create → 202" is 202
+	chat=$(json 'd["id"]')
+	[[ -n $chat ]] || return 0
+	req POST "$u/db/$db/chat/$chat" '{"author":"'"$victor"'","body":"hello from shared hosting"}'
+	check "$name: POST a chat item → 202" is 202
+	at3=$(json 'd["at"]')
+	req GET "$u/db/$db/chat/$chat/items?at=$at3"
+	check "$name: GET chat items with at= → 200 with the item" \
+		json_true '"hello from shared hosting"' 200 'd["count"] == 1 and d["items"][0]["body"] == x'
+
+	# A command queued by someone else (runorgctl): the at= read applies it before waiting.
+	out=$(ctl_shared db create "queued by ctl $name" 2>/dev/null)
+	BODY=$out
+	db=$(json 'd["id"]') at=$(json 'd["at"]')
+	[[ -n $db && -n $at ]] || { fail "$name: runorgctl db create" "$out"; return 0; }
+	req GET "$u/db/$db/contacts?at=$at"
+	check "$name: a command queued by runorgctl: GET ?at= applies it → 200" body_is 200 '{"list":[],"count":0}'
+	check "$name: ... at once, not at the timeout" took_between 0 1.2
+	req GET "$u/db/$db/contacts" "" NOAUTH
+	check "$name: without the Authorization header → 401" is 401
+}
+
+# kill_mid_apply NAME URL DIR DBNAME: a CGI request that has queued an import
+# and is applying it inline is held on the stream's clock row (a session of
+# the test locks it), then killed with -9. Its transaction never commits and
+# MariaDB releases its lease; the next request applies the import: nothing
+# lost, nothing twice.
+kill_mid_apply() {
+	local name=$1 u=$2 d=$3 dbname=$4 db at stream lockpid cpid pid blocked=0 count=""
+	local sqlc=(mariadb --no-defaults --socket="$RUNORG_VAR/run/mysql.sock" -uroot -N "$dbname")
+	req POST "$u/db/create" '{"label":"kill -9 '"$name"'"}'
+	db=$(json 'd["id"]') at=$(json 'd["at"]')
+	req GET "$u/db/$db/contacts?at=$at"
+	check "$name kill -9: a database to import into" body_is 200 '{"list":[],"count":0}'
+	stream=$("${sqlc[@]}" -e "SELECT stream FROM dbs WHERE id = '$db'" 2>/dev/null)
+	[[ -n $stream ]] || return 0
+	"${sqlc[@]}" -e "BEGIN; SELECT done FROM clocks WHERE stream = $stream FOR UPDATE; SELECT SLEEP(4); ROLLBACK" \
+		>/dev/null 2>&1 &
+	lockpid=$!
+	sleep 0.3
+	curl -s -o /dev/null --max-time 20 -H "Authorization: RUNORG token=$TOKEN" -H 'Content-Type: application/json' \
+		--data-binary '[{"email":"k1@example.com"},{"email":"k2@example.com"},{"email":"k3@example.com"}]' \
+		"$u/db/$db/contacts/import" &
+	cpid=$!
+	for _ in $(seq 30); do
+		if [[ $("${sqlc[@]}" -e "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'UPDATE clocks SET done%'" 2>/dev/null) == 1 ]]; then
+			blocked=1
+			break
+		fi
+		sleep 0.1
+	done
+	check "$name kill -9: the import request is in the middle of its inline apply (its clock bump waits)" [ "$blocked" == 1 ]
+	pid=$(pgrep -f -- "runorg-fcgi -c $d/runorg.conf" | head -n 1)
+	[[ -n $pid ]] && kill -9 "$pid"
+	check "$name kill -9: the front is killed (-9) there" [ -n "$pid" ]
+	wait "$cpid" "$lockpid" 2>/dev/null
+	check "$name kill -9: the import was queued (once)" \
+		[ "$("${sqlc[@]}" -e "SELECT COUNT(*) FROM commands WHERE db = '$db' AND kind = 'contacts.import'")" == 1 ]
+	# The next request applies it (MariaDB ends the dead connection, and its lease, when the lock wait ends).
+	for _ in $(seq 10); do
+		req GET "$u/db/$db/sync"
+		at=$(json 'd["at"]')
+		req GET "$u/db/$db/contacts?at=$at"
+		if is 200; then
+			count=$(json 'd["count"]')
+			break
+		fi
+		sleep 0.5
+	done
+	check "$name kill -9: the next request applies the import: 3 contacts, not 0 or 6" [ "$count" == 3 ]
+	check "$name kill -9: the stream's clock is at its head, no command failed" \
+		[ "$("${sqlc[@]}" -e "SELECT s.head = c.done FROM streams s JOIN clocks c USING (stream) WHERE stream = $stream")" == 1 -a \
+		"$("${sqlc[@]}" -e "SELECT COUNT(*) FROM commands WHERE db = '$db' AND status = 2")" == 0 ]
+}
+
+SHARED_CONF=""
+ctl_shared() { "$APP/runorgctl" -c "$SHARED_CONF" "$@"; }
+
+# case_shared NAME HTACCESS SCRIPT SUBDIR [DB]: case_apache_htaccess, with no
+# processor. With DB, an empty database of that name, whose schema the first
+# requests create: two of them race, each migration file is applied once.
+case_shared() {
+	local name=$1 d=$TMP/$1 port www dbname=${5:-} admin=$TOKEN
+	port=$(free_port)
+	www=$d/www${4:+/$4}
+	apache_main "$d" "$port"
+	mkdir -p "$www"
+	conf_for "$d" "base_path=${4:+/$4}" "lease_timeout_ms=1000" "apply_inline=auto" ${dbname:+"db_name=$dbname"}
+	SHARED_CONF=$d/runorg.conf
+	fill conf/apache-htaccess.conf "$d/site.conf" "PORT=$port" "WWW=$d/www"
+	cp "conf/$2" "$www/.htaccess"
+	fill conf/runorg.cgi "$www/$3" "FCGI=$APP/runorg-fcgi" "CONF=$d/runorg.conf"
+	echo ok >"$www/ping.txt"
+	chmod 755 "$www/$3"
+	chmod -R a+rX "$d/www"
+	if [[ -n $dbname ]]; then
+		mariadb --no-defaults --socket="$RUNORG_VAR/run/mysql.sock" -uroot -e "CREATE DATABASE $dbname" ||
+			fail "$name: CREATE DATABASE $dbname"
+	fi
+	start_apache "$d" "$name" || return 0
+	local u="http://127.0.0.1:$port${4:+/$4}"
+	echo "== $name"
+	if [[ -n $dbname ]]; then
+		for _ in $(seq 200); do
+			[[ $(curl -s -o /dev/null -w '%{http_code}' "$u/ping.txt") == 200 ]] && break
+			sleep 0.1
+		done
+		# The first two requests at once, on an empty database.
+		local c1 c2
+		curl -s -o "$d/first.1" -w '%{http_code}' --max-time 60 "$u/version" >"$d/first.1.status" &
+		c1=$!
+		curl -s -o "$d/first.2" -w '%{http_code}' --max-time 60 "$u/version" >"$d/first.2.status" &
+		c2=$!
+		wait "$c1" "$c2"
+		check "$name: two racing first requests on an empty database → 200 both" \
+			[ "$(cat "$d/first.1.status" "$d/first.2.status")" == 200200 ]
+		local files applied
+		files=$(ls "$SQL"/[0-9]*.sql | wc -l)
+		applied=$(mariadb --no-defaults --socket="$RUNORG_VAR/run/mysql.sock" -uroot -N "$dbname" \
+			-e 'SELECT COUNT(*) FROM schema_version' 2>/dev/null)
+		check "$name: they created the schema: every file of sql/ in schema_version ($files)" [ "$applied" == "$files" ]
+		check "$name: each file applied once (the runorg.migrate lock)" \
+			[ "$(grep -c 'migrate: applied 001' "$d/runorg.log")" == 1 ]
+		TOKEN=$(ctl_shared token admin 2>/dev/null)
+	fi
+	if wait_up "$u"; then
+		pass "$name: GET /version answers"
+		shared_walk "$name" "$u"
+		[[ -n $dbname ]] && kill_mid_apply "$name" "$u" "$d" "$dbname"
+		check "$name: the processor's log did not move (it is not running)" \
+			[ "$(wc -l <"$RUNORG_VAR/log/processor.log")" == "$PROC_LINES" ]
+	else
+		fail "$name: the web server did not answer within 20 s" "see $d/log"
+	fi
+	TOKEN=$admin
+	stop_server
+}
+
+# No processor: the stack's is stopped, and its heartbeat gets older than
+# the lease_timeout_ms (1 s) of the shared set-ups' runorg.conf.
+stop_processor() {
+	local pid
+	pid=$(cat "$RUNORG_VAR/run/processor.pid")
+	kill -TERM "$pid"
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 1.5
+	PROC_LINES=$(wc -l <"$RUNORG_VAR/log/processor.log")
+}
+
+# runorgctl process --once, then the stack's processor started again.
+case_after_shared() {
+	echo "== process --once, then a processor again"
+	local out db at u=http://127.0.0.1:$RUNORG_PORT
+	BODY=$(bash conf/stack.sh ctl db create "for process --once" 2>/dev/null)
+	db=$(json 'd["id"]') at=$(json 'd["at"]')
+	out=$(bash conf/stack.sh ctl process --once --max-seconds 5 2>/dev/null)
+	check "process --once: applies the queued command and exits 0" \
+		grep -q '^applied [1-9][0-9]* commands; 0 streams held by another applier; 0 streams failed' <<<"$out"
+	[[ $out == applied* ]] || echo "      $out"
+	out=$(bash conf/stack.sh ctl process --once --max-seconds 5 2>/dev/null)
+	check "process --once: nothing left → applied 0" grep -q '^applied 0 commands' <<<"$out"
+	local lines
+	lines=$(wc -l <"$RUNORG_VAR/log/processor.log")
+	if ! bash conf/stack.sh start >/dev/null 2>&1; then
+		fail "the stack's processor did not start again" "$RUNORG_VAR/log/processor.log"
+		return 0
+	fi
+	sleep 1
+	req POST "$u/db/$db/contacts/import" '[{"email":"after@example.com"}]'
+	check "processor again: import → 202" is 202
+	at=$(json 'd["at"]')
+	req GET "$u/db/$db/contacts?at=$at"
+	check "processor again: GET ?at= → 200 with the contact" json_true '"after@example.com"' 200 'd["count"] == 1'
+	check "processor again: it holds the leases" bash -c 'tail -n "+$(($1 + 1))" "$2" | grep -q "lease taken"' _ "$lines" "$RUNORG_VAR/log/processor.log"
+}
+
 # --- run -------------------------------------------------------------------------
 
 if ! bash conf/stack.sh start; then
@@ -447,6 +657,10 @@ case_apache_proxy
 case_apache_htaccess apache-fcgid apache-fcgid.htaccess runorg.fcgi ""
 case_apache_htaccess apache-cgi apache-cgi.htaccess runorg.cgi runorg
 case_nginx
+stop_processor
+case_shared shared-fcgid apache-fcgid.htaccess runorg.fcgi ""
+case_shared shared-cgi apache-cgi.htaccess runorg.cgi runorg runorg_shared
+case_after_shared
 
 finish
 echo "$passed passed, $failed failed"

@@ -31,6 +31,7 @@ static const struct key keys[] = {
 	KEY(sync_timeout_ms, INT,  0, INT_MAX),
 	KEY(request_timeout_ms, INT, 100, INT_MAX),
 	KEY(lease_timeout_ms, INT, 0, INT_MAX),
+	KEY(apply_inline,    STR,  0, 0),
 	KEY(streams,         INT,  1, 1000),
 	KEY(workers,         INT,  1, 1000),
 	KEY(threads,         INT,  1, 1000),
@@ -74,6 +75,7 @@ static void set_defaults(void)
 	    .sync_timeout_ms = 5000,
 	    .request_timeout_ms = 10000,
 	    .lease_timeout_ms = 5000,
+	    .apply_inline = "auto",
 	    .streams = 4,
 	    .workers = 2,
 	    .threads = 256,
@@ -206,6 +208,16 @@ int config_load(const char *path)
 		const char *value = getenv(var);
 		if (value && set_key(&keys[i], value, var))
 			return -1;
+	}
+	if (!strcmp(cf.apply_inline, "auto"))
+		cf.inline_mode = INLINE_AUTO;
+	else if (!strcmp(cf.apply_inline, "never"))
+		cf.inline_mode = INLINE_NEVER;
+	else if (!strcmp(cf.apply_inline, "always"))
+		cf.inline_mode = INLINE_ALWAYS;
+	else {
+		log_error("apply_inline must be auto, never or always, not '%s'", cf.apply_inline);
+		return -1;
 	}
 	return 0;
 }

@@ -9,6 +9,9 @@ struct config {
 	int sync_timeout_ms;   /* sync_timeout_ms: longest wait on at= before 503 (5000) */
 	int request_timeout_ms; /* request_timeout_ms: deadline of a request not waiting on at= (10000) */
 	int lease_timeout_ms;   /* lease_timeout_ms: a silent lease holder is replaced after it (5000) */
+	char apply_inline[8];  /* apply_inline: auto, never, always: whether the front applies
+	                          queued commands when no processor is alive ("auto") */
+	int inline_mode;       /* apply_inline as one of INLINE_* (set by config_load) */
 	int streams;           /* streams: number of database streams, 2..streams+1 (4) */
 	int workers;           /* workers: FastCGI worker processes (2) */
 	int threads;           /* threads: request threads per worker (256) */
@@ -43,6 +46,9 @@ struct config {
 	char key_secret_file[256]; /* key_secret_file: where it is kept when key_secret is empty
 	                              ("var/key-secret") */
 };
+
+/* cf.inline_mode: whether a front applies queued commands itself. */
+enum { INLINE_AUTO, INLINE_NEVER, INLINE_ALWAYS };
 
 /* Loaded once at start, read-only afterwards. */
 extern struct config cf;

@@ -5,6 +5,7 @@
  * tokens are made and revoked by store/tokens.c, the status is the one of GET
  * /status (store/status.c), migrations are migrate.c's. It links nothing of
  * the HTTP front (make check-layers). */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "core/label.h"
 #include "core/log.h"
 #include "resources/dbs.h"
+#include "resources/runner.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/node.h"
@@ -37,6 +39,10 @@ static const char usage[] =
     "  clock                     the heads of all streams as a clock: at= for \"all queued so far\"\n"
     "  failed [STREAM] [--limit N]  failed commands, newest first (default limit 20)\n"
     "  migrate                   apply the schema files of sql_dir not applied yet\n"
+    "  process --once [--max-seconds N]\n"
+    "                            apply what is queued on every stream whose lease is free\n"
+    "                            (no processor holds it), then exit; N: stop after N seconds\n"
+    "                            (default 50: a cron line every minute)\n"
     "  streams                   per stream: head, applied, databases\n"
     "  streams add N             add N streams after the highest, up to 65535 in all; running\n"
     "                            processors start applying them within seconds\n"
@@ -50,6 +56,41 @@ static int fail(const char *what)
 {
 	fprintf(stderr, "runorgctl: %s\n", what);
 	return 1;
+}
+
+/* Applies what is queued on every stream whose lease is free, for at most
+ * max_s seconds: passes over the streams until one applies nothing. */
+static int process_once_cmd(MYSQL *m, long max_s)
+{
+	uint64_t until = db_mono_us() + (uint64_t)max_s * 1000000;
+	long long applied = 0;
+	int busy = 0, errors = 0;
+	for (bool more = true; more && db_mono_us() < until;) {
+		uint32_t *list;
+		int n = streams_list(m, &list);
+		if (n < 0)
+			return fail("cannot read the streams (is the schema migrated?)");
+		more = false;
+		busy = errors = 0;
+		for (int i = 0; i < n && db_mono_us() < until; i++) {
+			uint64_t last;
+			int r = runner_inline(m, list[i], INT_MAX, (long)(until - db_mono_us()), &last);
+			if (r == RUNNER_BUSY)
+				busy++;
+			else if (r < 0)
+				errors++;
+			else if (r > 0) {
+				applied += r;
+				more = true;
+			}
+		}
+		free(list);
+		if (errors && db_gone(m))
+			break;
+	}
+	printf("applied %lld commands; %d streams held by another applier; %d streams failed\n", applied,
+	       busy, errors);
+	return errors ? 1 : 0;
 }
 
 static int db_create_cmd(MYSQL *m, const char *text)
@@ -321,6 +362,16 @@ static int run(MYSQL *m, int argc, char **argv)
 			return fail("could not choose a stream");
 		printf("%lld\n", s);
 		return 0;
+	}
+	if (!strcmp(cmd, "process") && argc >= 2 && !strcmp(sub, "--once")) {
+		long max_s = 50;
+		if (argc == 4 && !strcmp(argv[2], "--max-seconds") && number(argv[3]) > 0)
+			max_s = number(argv[3]);
+		else if (argc != 2) {
+			fputs(usage, stderr);
+			return 2;
+		}
+		return process_once_cmd(m, max_s);
 	}
 	if (!strcmp(cmd, "migrate") && argc == 1) {
 		if (migrate_run(m))

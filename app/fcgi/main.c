@@ -41,6 +41,7 @@
 #include "fcgi/router.h"
 #include "core/xalloc.h"
 #include "fcgi/hints.h"
+#include "fcgi/inline.h"
 #include "fcgi/lag.h"
 #include "fcgi/poll.h"
 #include "fcgi/retry.h"
@@ -364,13 +365,24 @@ static bool spawned(void)
 	return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
 }
 
-/* Mode 2: one request from the environment and stdin. Migrations are left to
- * runorg-processor (and runorgctl migrate): they would cost every request. A
- * node number is taken only by requests that may make identifiers, on the
- * connection the request then uses. The poll thread runs as in a worker,
- * so at= waits and their 503 behave the same. */
+/* Mode 2: one request from the environment and stdin. A request that finds
+ * the newest schema file of sql_dir not applied (one primary-key lookup)
+ * runs the migrations, under the named lock 'runorg.migrate' that keeps two
+ * racing first requests apart (the second waits, then finds them done): on
+ * shared hosting with plain CGI nothing else would. A node number is taken
+ * only by requests that may make identifiers, on the connection the request
+ * then uses. The poll thread runs as in a worker, so at= waits and their 503
+ * behave the same. */
 static int serve_cgi(void)
 {
+	MYSQL *mm = db_acquire();
+	if (mm && migrate_pending(mm) == 1) {
+		db_io_timeout_set(0);
+		if (migrate_run(mm))
+			log_error("runorg-fcgi (CGI): the migrations failed");
+		set_io_timeout();
+	}
+	db_release(mm, !mm || (mysql_errno(mm) && db_gone(mm)));
 	const char *method = getenv("REQUEST_METHOD");
 	if (method && strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		MYSQL *m = db_acquire();
@@ -453,6 +465,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	bool from_server = spawned();
+	if (from_server || getenv("GATEWAY_INTERFACE"))
+		inline_spawned(); /* shared hosting, perhaps: apply_inline = auto applies here */
 	if (!from_server && getenv("GATEWAY_INTERFACE")) {
 		set_io_timeout();
 		return serve_cgi();

@@ -11,6 +11,7 @@
 #include "fcgi/auth.h"
 #include "fcgi/cache.h"
 #include "fcgi/fresh.h"
+#include "fcgi/inline.h"
 #include "fcgi/lag.h"
 #include "fcgi/poll.h"
 #include "fcgi/retry.h"
@@ -316,6 +317,14 @@ static void reply(struct exchange *x)
 {
 	struct req *rq = &x->rq;
 	struct reply *rp = &x->rp;
+	/* No processor alive (apply_inline): what this request queued is applied
+	 * before it is answered, so that a read at its clock answers at once. */
+	if (rp->status == 202 && cf.inline_mode != INLINE_NEVER) {
+		json_object *made = rp->body ? NULL : rp->text ? json_tokener_parse(rp->text) : NULL;
+		inline_apply_queued(req_primary(rq), rp->body ? rp->body : made);
+		if (made)
+			json_object_put(made);
+	}
 	req_release(rq);
 	char path[512];
 	if (rq->pattern)

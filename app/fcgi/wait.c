@@ -4,8 +4,10 @@
  * nothing; otherwise the heads of the streams say whether it can ever be
  * reached (a position never handed out is a 400, not a wait); then the wait
  * is admitted or refused at once (so that waiters can never crowd out the
- * rest), and the request is parked (park.c) holding no thread and no database
- * connection until the clock poll (poll.c) sees its clock reached. */
+ * rest). When no processor is alive (apply_inline), the request first applies
+ * the commands itself (inline.c); if still unreached, it is parked (park.c)
+ * holding no thread and no database connection until the clock poll (poll.c)
+ * sees its clock reached. */
 #include "fcgi/wait.h"
 
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include "core/config.h"
 #include "core/hash.h"
 #include "core/xalloc.h"
+#include "fcgi/inline.h"
 #include "fcgi/poll.h"
 #include "store/db.h"
 #include "store/queue.h"
@@ -168,6 +171,9 @@ int wait_clock(struct exchange *x, const struct clock *want)
 	int st = check_heads(rq, rp, want);
 	if (st || poll_reached(want))
 		return st;
+	/* No processor alive (apply_inline): this request applies what it waits for. */
+	if (inline_apply(req_primary(rq), want) > 0 && poll_reached(want)) /* applying writes: the primary */
+		return 0;
 	snprintf(x->wait_key, sizeof x->wait_key, "%.64s", rq->token ? rq->token : "");
 	if (!admit(x->wait_key))
 		return reply_error(rp, 503, "Too many requests are waiting for their clock. Try again later.");

@@ -89,6 +89,24 @@ static int apply_all(MYSQL *m)
 	return r ? -1 : 0;
 }
 
+int migrate_pending(MYSQL *m)
+{
+	struct dirent **files;
+	int n = scandir(cf.sql_dir, &files, is_schema_file, by_name);
+	if (n < 0)
+		return -1;
+	unsigned newest = n ? strtoul(files[n - 1]->d_name, NULL, 10) : 0;
+	for (int i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	if (!n)
+		return 0;
+	long long seen = db_value(m, "SELECT COUNT(*) FROM schema_version WHERE version = %u", newest);
+	if (seen < 0)
+		return mysql_errno(m) == 1146 ? 1 : -1; /* no schema_version: an empty database */
+	return seen == 0;
+}
+
 int migrate_run(MYSQL *m)
 {
 	if (db_value(m, "SELECT GET_LOCK('runorg.migrate', 60)") != 1) {

@@ -10,4 +10,8 @@
  * 1..cf.streams+1 (streams_init). Returns 0 or -1. */
 int migrate_run(MYSQL *m);
 
+/* Whether the newest schema file of sql_dir is not applied yet (or there is
+ * no schema at all): 1, 0, or -1 when it cannot be told. One query. */
+int migrate_pending(MYSQL *m);
+
 #endif

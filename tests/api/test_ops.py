@@ -125,6 +125,27 @@ def test_status_and_runorgctl_count_and_list_failed_commands(admin):
 # runorgctl
 
 
+def test_runorgctl_process_once_leaves_the_streams_a_processor_holds(admin, db):
+    """process --once takes each lease without waiting: the stack's processor,
+    even paused (SIGSTOP keeps its connections, so its leases), keeps them all,
+    and the command it has not applied yet stays for it, applied once."""
+    with processor_paused():
+        created, at = import_contacts(db, admin, [{"email": unique() + "@example.com"}], wait=False)
+        code, out, err = ctl("process", "--once", "--max-seconds", "3")
+        assert code == 0, err
+        m = re.match(r"applied (\d+) commands; (\d+) streams held by another applier; 0 streams failed$",
+                     out.strip())
+        assert m, out
+        assert m.group(1) == "0", out
+        assert int(m.group(2)) >= 1, out
+        r = get("/db/%s/contacts/%s" % (db, created[0]), token=admin)
+        assert r.status == 404, "not applied while the processor holding the lease is paused"
+    r = get("/db/%s/contacts/%s" % (db, created[0]), token=admin, query={"at": enc(at)})
+    assert r.status == 200, r
+    code, out, err = ctl("process", "--once", "--max-seconds", "x")
+    assert code == 2, (out, err)
+
+
 def test_runorgctl_admin_token_works_until_revoked():
     code, token, stderr = ctl("token", "admin")
     assert code == 0, stderr

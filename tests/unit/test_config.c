@@ -80,6 +80,8 @@ static void assert_defaults(void)
 	assert_int_equal(cf.sync_timeout_ms, 5000);
 	assert_int_equal(cf.request_timeout_ms, 10000);
 	assert_int_equal(cf.lease_timeout_ms, 5000);
+	assert_string_equal(cf.apply_inline, "auto");
+	assert_int_equal(cf.inline_mode, INLINE_AUTO);
 	assert_int_equal(cf.streams, 4);
 	assert_int_equal(cf.workers, 2);
 	assert_int_equal(cf.threads, 256);
@@ -281,6 +283,23 @@ static void test_bad_numbers(void **state)
 	assert_int_equal(cf.sync_timeout_ms, 2147483647);
 }
 
+/* apply_inline: auto, never or always, nothing else. */
+static void test_apply_inline(void **state)
+{
+	(void)state;
+	char err[1024];
+	setenv("RUNORG_APPLY_INLINE", "never", 1);
+	assert_int_equal(config_load(NULL), 0);
+	assert_int_equal(cf.inline_mode, INLINE_NEVER);
+	setenv("RUNORG_APPLY_INLINE", "always", 1);
+	assert_int_equal(config_load(NULL), 0);
+	assert_int_equal(cf.inline_mode, INLINE_ALWAYS);
+	setenv("RUNORG_APPLY_INLINE", "maybe", 1);
+	assert_int_equal(load_capture(path, err, sizeof err), -1);
+	assert_non_null(strstr(err, "apply_inline must be auto, never or always"));
+	unsetenv("RUNORG_APPLY_INLINE");
+}
+
 static void test_bad_file(void **state)
 {
 	(void)state;
@@ -317,6 +336,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_env_override, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_numbers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_apply_inline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* appliers.c — the command table: which function applies which kind of command. */
-#include "processor/appliers.h"
+#include "resources/appliers.h"
 
 #include <string.h>
 
