@@ -211,10 +211,13 @@ static void *run(void *unused)
 				hurry = false;
 				interval = cf.poll_min_us;
 			}
-			if (hinted && waiting > 0) {
+			if (hinted) {
+				/* A processor says a stream moved: the next poll is due
+				 * poll_min_us after the last one started, never sooner, so
+				 * that hints (which anyone may send) cannot make the polls
+				 * come faster than waiters alone would. */
 				hinted = false;
 				interval = cf.poll_min_us;
-				break; /* a processor says a stream moved: read the clock rows now */
 			}
 			struct timespec now, due = next_poll(&last, interval, fresh, demand);
 			clock_gettime(CLOCK_MONOTONIC, &now);
