@@ -44,17 +44,15 @@ int validate_body_object(struct req *rq, struct reply *rp, const char *const *fi
 int validate_label(json_object *obj, const char *key, const char *at, bool required, char **out,
                    struct reply *rp)
 {
-	json_object *v = NULL;
+	const char *s;
 	*out = NULL;
-	if (!json_object_object_get_ex(obj, key, &v) || !v) {
-		if (required)
-			return reply_invalid(rp, at, "required", "Field '%s' is required", key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return reply_invalid(rp, at, "expected a string", "Field '%s' must be a string", key);
+	int st = validate_string(obj, key, at, required, &s, rp);
+	if (st || !s)
+		return st;
+	/* The JSON length, not strlen: a \u0000 inside is refused, not cut. */
+	json_object *v = json_object_object_get(obj, key);
 	char err[128];
-	if (label_clean(json_object_get_string(v), json_object_get_string_len(v), out, err, sizeof err))
+	if (label_clean(s, (size_t)json_object_get_string_len(v), out, err, sizeof err))
 		return reply_invalid(rp, at, NULL, "%s", err);
 	return 0;
 }
