@@ -6,6 +6,7 @@
  * replica that dies never holds up the connections writes need. */
 #include "store/reader.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,7 +19,17 @@
 #include "store/db.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t freed = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t freed; /* CLOCK_MONOTONIC, like the request's deadline */
+static pthread_once_t freed_once = PTHREAD_ONCE_INIT;
+
+static void freed_init(void)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&freed, &ca);
+	pthread_condattr_destroy(&ca);
+}
 static MYSQL **idle;      /* guarded by lock */
 static uint64_t *used;      /* when each idle connection was released (guarded by lock) */
 static int nidle, open_n; /* guarded by lock */
@@ -66,13 +77,24 @@ MYSQL *reader_acquire(void)
 		return db_acquire();
 	if (reader_down())
 		return NULL;
+	pthread_once(&freed_once, freed_init);
 	pthread_mutex_lock(&lock);
 	if (!idle) {
 		idle = xcalloc(cf.db_pool, sizeof *idle);
 		used = xcalloc(cf.db_pool, sizeof *used);
 	}
-	while (nidle == 0 && open_n >= cf.db_pool)
-		pthread_cond_wait(&freed, &lock);
+	/* Never past the request's deadline (db_acquire's rule): NULL then, and
+	 * the caller reads the primary, whose pool has the same bound. */
+	uint64_t deadline = db_deadline();
+	struct timespec due = {.tv_sec = (time_t)(deadline / 1000000), .tv_nsec = (long)(deadline % 1000000) * 1000};
+	while (nidle == 0 && open_n >= cf.db_pool) {
+		if (!deadline) {
+			pthread_cond_wait(&freed, &lock);
+		} else if (pthread_cond_timedwait(&freed, &lock, &due) == ETIMEDOUT) {
+			pthread_mutex_unlock(&lock);
+			return NULL;
+		}
+	}
 	MYSQL *m = NULL;
 	if (nidle > 0) {
 		m = idle[--nidle];
