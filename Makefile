@@ -138,6 +138,7 @@ token: all
 
 # Figures against baselines of the same run; never fails the build.
 bench: all
+	@$(MAKE) -s deps DEB_PACKAGES="apache2 libapache2-mod-fcgid" # the S inline rows (tests/bench/shared.sh)
 	bash tests/bench/run.sh
 
 # R through a front reading a replica against one reading the primary, and the

@@ -13,6 +13,7 @@
 #   nginx             conf/nginx.conf: fastcgi_pass → the daemon's socket
 #   shared-fcgid      apache-fcgid with NO runorg-processor running: the front applies (apply_inline)
 #   shared-cgi        apache-cgi with NO runorg-processor running
+#   shared-lighttpd-spawn  lighttpd-spawn with NO runorg-processor running
 # then runorgctl process --once, and the stack's processor started again taking over.
 #
 # MariaDB, runorg-processor and the daemon are conf/stack.sh's, under a temp
@@ -84,25 +85,10 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "status $STATUS: ${BODY:0:300}"; fi
 }
 
+# shellcheck source=tests/lib/apache.sh
+source tests/lib/apache.sh
+
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# fill TEMPLATE OUT NAME=VALUE...: the template with each @NAME@ replaced.
-fill() {
-	local in=$1 out=$2 args=()
-	shift 2
-	for kv in "$@"; do args+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-	sed "${args[@]}" "$in" >"$out"
-}
-
-# runorg_conf OUT KEY=VALUE...: conf/runorg.conf with these keys set, for a
-# runorg-fcgi that a web server starts (it does not see the stack's environment).
-runorg_conf() {
-	local out=$1 args=()
-	shift
-	for kv in "$@"; do args+=(-e "s|^${kv%%=*} =.*|${kv%%=*} = ${kv#*=}|"); done
-	sed "${args[@]}" conf/runorg.conf >"$out"
-	chmod 644 "$out"
-}
 
 conf_for() { # conf_for DIR [KEY=VALUE...]: the usual keys, plus these
 	local dir=$1
@@ -306,36 +292,6 @@ case_lighttpd_spawn() {
 	run_case lighttpd-spawn "http://127.0.0.1:$port" "$d/runorg.log" "$d/log"
 }
 
-# apache_main DIR PORT: the part of Apache's configuration a Debian host has
-# already (modules, pid, logs), pointing into DIR, including DIR/site.conf.
-apache_main() {
-	local d=$1 port=$2 m=/usr/lib/apache2/modules
-	mkdir -p "$d/run" "$d/log" # not fcgid/: mod_fcgid makes it, for its user
-	cat >"$d/apache2.conf" <<-EOF
-		ServerRoot "$d"
-		ServerName 127.0.0.1
-		Listen 127.0.0.1:$port
-		PidFile "$d/run/apache2.pid"
-		DefaultRuntimeDir "$d/run"
-		ErrorLog "$d/log/error.log"
-		LogLevel warn
-		$( ((EUID == 0)) && printf 'User www-data\nGroup www-data\n')
-		LoadModule mpm_event_module $m/mod_mpm_event.so
-		LoadModule authz_core_module $m/mod_authz_core.so
-		LoadModule rewrite_module $m/mod_rewrite.so
-		LoadModule proxy_module $m/mod_proxy.so
-		LoadModule proxy_fcgi_module $m/mod_proxy_fcgi.so
-		LoadModule fcgid_module $m/mod_fcgid.so
-		LoadModule cgid_module $m/mod_cgid.so
-		LoadModule headers_module $m/mod_headers.so
-		LoadModule reqtimeout_module $m/mod_reqtimeout.so
-		ScriptSock "$d/run/cgid.sock"
-		FcgidIPCDir "$d/fcgid"
-		FcgidProcessTableFile "$d/run/fcgid_shm"
-		Include "$d/site.conf"
-	EOF
-}
-
 start_apache() {
 	local d=$1
 	if ! apache2 -t -f "$d/apache2.conf" >>"$d/log/server.log" 2>&1; then
@@ -483,11 +439,12 @@ shared_walk() {
 	check "$name: without the Authorization header → 401" is 401
 }
 
-# kill_mid_apply NAME URL DIR DBNAME: a CGI request that has queued an import
-# and is applying it inline is held on the stream's clock row (a session of
-# the test locks it), then killed with -9. Its transaction never commits and
-# MariaDB releases its lease; the next request applies the import: nothing
-# lost, nothing twice.
+# kill_mid_apply NAME URL DIR DBNAME: a request that has queued an import and
+# is applying it inline is held on the stream's clock row (a session of the
+# test locks it), then every runorg-fcgi process of the set-up (a CGI
+# process, or those mod_fcgid or lighttpd started) is killed with -9. Its
+# transaction never commits and MariaDB releases its lease; the next request
+# (a new process) applies the import: nothing lost, nothing twice.
 kill_mid_apply() {
 	local name=$1 u=$2 d=$3 dbname=$4 db at stream lockpid cpid pid blocked=0 count=""
 	local sqlc=(mariadb --no-defaults --socket="$RUNORG_VAR/run/mysql.sock" -uroot -N "$dbname")
@@ -513,8 +470,8 @@ kill_mid_apply() {
 		sleep 0.1
 	done
 	check "$name kill -9: the import request is in the middle of its inline apply (its clock bump waits)" [ "$blocked" == 1 ]
-	pid=$(pgrep -f -- "runorg-fcgi -c $d/runorg.conf" | head -n 1)
-	[[ -n $pid ]] && kill -9 "$pid"
+	pid=$(pgrep -f -- "runorg-fcgi -c $d/runorg.conf")
+	[[ -n $pid ]] && kill -9 $pid
 	check "$name kill -9: the front is killed (-9) there" [ -n "$pid" ]
 	wait "$cpid" "$lockpid" 2>/dev/null
 	check "$name kill -9: the import was queued (once)" \
@@ -589,13 +546,38 @@ case_shared() {
 	if wait_up "$u"; then
 		pass "$name: GET /version answers"
 		shared_walk "$name" "$u"
-		[[ -n $dbname ]] && kill_mid_apply "$name" "$u" "$d" "$dbname"
+		kill_mid_apply "$name" "$u" "$d" "${dbname:-runorg}"
 		check "$name: the processor's log did not move (it is not running)" \
 			[ "$(wc -l <"$RUNORG_VAR/log/processor.log")" == "$PROC_LINES" ]
 	else
 		fail "$name: the web server did not answer within 20 s" "see $d/log"
 	fi
 	TOKEN=$admin
+	stop_server
+}
+
+# lighttpd starting runorg-fcgi itself (bin-path), with no processor: the
+# spawned processes apply (apply_inline = auto), as under mod_fcgid.
+case_shared_lighttpd() {
+	local name=shared-lighttpd-spawn d=$TMP/shared-lighttpd-spawn port
+	port=$(free_port)
+	mkdir -p "$d/www" "$d/log" "$d/run" "$d/tmp"
+	conf_for "$d" "lease_timeout_ms=1000" "apply_inline=auto"
+	SHARED_CONF=$d/runorg.conf
+	fill conf/lighttpd-spawn.conf "$d/lighttpd.conf" "PORT=$port" "VAR=$d" "FCGI=$APP/runorg-fcgi" "CONF=$d/runorg.conf" \
+		"ERRORS=$INST/usr/local/share/runorg/errors" "MAX_FDS=4096" "MAX_CONNS=2000"
+	start_server "$name" "$d/log/server.log" lighttpd -D -f "$d/lighttpd.conf"
+	local u="http://127.0.0.1:$port"
+	echo "== $name"
+	if wait_up "$u"; then
+		pass "$name: GET /version answers"
+		shared_walk "$name" "$u"
+		kill_mid_apply "$name" "$u" "$d" runorg
+		check "$name: the processor's log did not move (it is not running)" \
+			[ "$(wc -l <"$RUNORG_VAR/log/processor.log")" == "$PROC_LINES" ]
+	else
+		fail "$name: the web server did not answer within 20 s" "see $d/log"
+	fi
 	stop_server
 }
 
@@ -660,6 +642,7 @@ case_nginx
 stop_processor
 case_shared shared-fcgid apache-fcgid.htaccess runorg.fcgi ""
 case_shared shared-cgi apache-cgi.htaccess runorg.cgi runorg runorg_shared
+case_shared_lighttpd
 case_after_shared
 
 finish

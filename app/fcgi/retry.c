@@ -39,6 +39,7 @@
 
 #define SLOTS 8192
 #define STALE_S 600 /* no request runs this long: a slot this old is taken back whoever held it */
+#define CLAIMING_S 5 /* a claim or a release takes nanoseconds: pid 0 this long means its process died there */
 
 struct slot {
 	_Atomic uint64_t tag;  /* 0: free */
@@ -104,10 +105,13 @@ static bool claim(struct req *rq)
 		}
 		if (cur != tag)
 			return true; /* another key holds the slot: this one goes untracked */
-		/* pid 0: being claimed (since is written before pid, so it is
-		 * current once pid is not 0). */
+		/* pid 0: being claimed or released (since is written before pid,
+		 * so it is current once pid is not 0). A process killed between
+		 * the two steps leaves pid 0 for good: since then says only "at
+		 * least this old", which is enough to take the slot back. */
 		int pid = atomic_load(&s->pid);
-		if (pid == 0 || (alive(pid) && now_s() - atomic_load(&s->since) <= STALE_S))
+		int64_t age = now_s() - atomic_load(&s->since);
+		if (pid == 0 ? age <= CLAIMING_S : alive(pid) && age <= STALE_S)
 			return false;
 		/* Left by a process that died: free it, then claim it. */
 		if (atomic_compare_exchange_strong(&s->tag, &cur, 0))

@@ -261,13 +261,17 @@ class Sql:
         self.p.wait()
 
 
-def overshoot(token, db, cid, n=300):
+def overshoots(token, db, cid, n=300, write=None, read=None, waited_only=True):
     """Write, then at once a GET waiting on its clock; overshoot = time the client
-    has the 200 minus the processor's commit time of that position (clock row)."""
+    has the 200 minus the commit time of that position (done_us of the clock row,
+    written by the transaction that applied it). write and read: (host, port) of
+    the fronts the two requests go through (default: the stack's). With
+    waited_only, a GET sent after the position was applied is not counted (it did
+    not wait). Returns (sorted overshoots in ms, GETs not counted)."""
     sql = Sql()
     got, skipped = [], 0
-    conn_w = http.client.HTTPConnection(HOST, PORT, timeout=30)
-    conn_r = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    conn_w = http.client.HTTPConnection(*(write or (HOST, PORT)), timeout=30)
+    conn_r = http.client.HTTPConnection(*(read or (HOST, PORT)), timeout=30)
     h = {"Authorization": "RUNORG token=" + token, "Content-Type": "application/json"}
     for i in range(n):
         conn_w.request("POST", "/db/%s/contacts/import" % db, json.dumps([{"email": "s%d-%d@example.com" % (i, time.time_ns())}]), h)
@@ -279,18 +283,69 @@ def overshoot(token, db, cid, n=300):
         resp.read()
         recv = time.time_ns() // 1000
         done, done_us = (int(x) for x in sql.row("SELECT done, done_us FROM clocks WHERE stream = %d" % at[0][0]))
-        if done != at[0][1] or done_us < sent or resp.status != 200:
+        if done != at[0][1] or resp.status != 200 or (waited_only and done_us < sent):
             skipped += 1  # applied before the GET was sent (it did not wait), or something else moved
             continue
         got.append((recv - done_us) / 1000.0)
     sql.close()
+    return sorted(got), skipped
+
+
+def pct(got, q):
+    return got[min(len(got) - 1, int(q * len(got)))]
+
+
+def overshoot(token, db, cid):
+    got, skipped = overshoots(token, db, cid)
     if not got:
         add("S sync overshoot", "n/a", "", "", "", "p50 <= 1 ms, p99 <= 5 ms")
-        return
-    got.sort()
-    p = lambda q: got[min(len(got) - 1, int(q * len(got)))]
-    add("S sync overshoot p50 / p99 / max", "%.2f / %.2f / %.2f" % (p(0.5), p(0.99), got[-1]), "ms",
+        return None
+    add("S sync overshoot p50 / p99 / max", "%.2f / %.2f / %.2f" % (pct(got, 0.5), pct(got, 0.99), got[-1]), "ms",
         "%d waits (%d did not wait)" % (len(got), skipped), "", "p50 <= 1 ms, p99 <= 5 ms")
+    return got
+
+
+def inline_overshoot(token, db, cid, processor):
+    """The same overshoot with no processor running, on shared hosting: Apache +
+    mod_fcgid starting runorg-fcgi from a .htaccess (tests/bench/shared.sh), which
+    applies the commands itself (apply_inline = auto). Two ways: a command queued
+    through the stack's daemon front (which leaves commands to processors), read
+    through Apache: the GET applies it, then answers; and both requests through
+    Apache: the write applies its own command before answering, and the GET finds
+    it applied. Beside the processor's figure (S, above), as p50 and p99 ratios."""
+    d = os.path.join(VAR, "shared")
+    name = "S sync overshoot, inline apply under mod_fcgid (no processor)"
+    proc = pid("processor")
+    os.kill(proc, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and os.path.exists("/proc/%d" % proc):
+        time.sleep(0.05)
+    time.sleep(1.5)  # its heartbeat older than the front's lease_timeout_ms (1 s)
+    try:
+        r = subprocess.run(["bash", os.path.join(ROOT, "tests", "bench", "shared.sh"), "start", d],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            add(name, "n/a", "", r.stderr.decode(errors="replace").strip()[-200:], "", "")
+            return
+        u = urllib.parse.urlparse(r.stdout.decode().strip())
+        apache = (u.hostname, u.port)
+        overshoots(token, db, cid, n=30, write=apache, read=apache, waited_only=False)  # warm the process up
+        base = "processor p50 %.2f / p99 %.2f" % (pct(processor, 0.5), pct(processor, 0.99)) if processor else ""
+        for how, write in (("the GET applies a command queued elsewhere", None),
+                           ("the write applies its own, the GET finds it applied", apache)):
+            got, skipped = overshoots(token, db, cid, write=write, read=apache, waited_only=False)
+            if not got:
+                add("%s: %s" % (name, how), "n/a", "", base, "", "")
+                continue
+            ratio = ("%.2f / %.2f" % (pct(got, 0.5) / pct(processor, 0.5), pct(got, 0.99) / pct(processor, 0.99))
+                     if processor else "")
+            add("%s: %s, p50 / p99 / max" % (name, how),
+                "%.2f / %.2f / %.2f" % (pct(got, 0.5), pct(got, 0.99), got[-1]), "ms",
+                "%s (%d GETs, %d not counted)" % (base, len(got), skipped), ratio, "")
+    finally:
+        subprocess.run(["bash", os.path.join(ROOT, "tests", "bench", "shared.sh"), "stop", d])
+        subprocess.run(["bash", os.path.join(ROOT, "conf", "stack.sh"), "start"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
 
 def apply_rates(token, db):
@@ -632,8 +687,11 @@ def run():
         # The same reads on a stack started with RUNORG_CACHE_KIB=0: the path through MariaDB.
         throughput(token, db, cid, member, chat, writes=False, label=" (cache off)")
         return
+    if os.environ.get("RUNORG_BENCH_ONLY") == "inline":  # the S rows only, by hand
+        inline_overshoot(token, db, cid, overshoot(token, db, cid))
+        return
     w = throughput(token, db, cid, member, chat)
-    overshoot(token, db, cid)
+    s = overshoot(token, db, cid)
     apply_rates(token, db)
     polling_and_waiters(token, db)
     hinted_waiters(token, db)
@@ -641,6 +699,7 @@ def run():
     memory()
     largest_request(token)
     crowd(token, db, cid)
+    inline_overshoot(token, db, cid, s)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,11 @@ CLIENTS = 16
 # between their commit and their answer (the control must show what that does).
 KILL_EVERY = (0.2, 0.5)
 MARIADB_DOWN = 2.0
+# A write still not answered after this many seconds of retries is given up
+# (and fails the test with what it last got) rather than retried forever.
+GIVE_UP_S = 120
+# The whole load stops after this long, finished or not (a run takes about a minute).
+LOAD_MAX_S = 420
 
 
 def key_id(token, key):
@@ -51,6 +56,7 @@ class Writer:
         self.token = stack.token
         self.keys = keys
         self.out = []  # every logical write
+        self.deadline = None  # time.monotonic() past which nothing is retried any more
 
     def send(self, kind, marker, method, path, body=None, at=None):
         key = uuid.uuid4().hex if self.keys else None
@@ -58,15 +64,21 @@ class Writer:
         w = {"kind": kind, "marker": marker, "method": method, "path": path, "body": body, "key": key,
              "attempts": 0, "faults": 0, "busy": 0, "t0": time.time()}
         while True:
+            if time.time() - w["t0"] > GIVE_UP_S or (self.deadline and time.monotonic() > self.deadline):
+                w.update(status=None, text=None, location=None, body_json=None)
+                self.out.append(w)
+                return w
             w["attempts"] += 1
             w["t_last"] = time.time()
             try:
                 r = self.c.request(method, path + q, body, self.token,
                                    headers={"Idempotency-Key": key} if key else None)
-            except Exception:  # noqa: BLE001 - no answer: retried
+            except Exception as e:  # noqa: BLE001 - no answer: retried
+                w["last"] = repr(e)[:200]
                 w["faults"] += 1
                 time.sleep(0.05)
                 continue
+            w["last"] = "%d %s" % (r.status, r.text[:200])
             if r.status >= 500:
                 w["faults"] += 1
                 time.sleep(0.1)
@@ -153,11 +165,15 @@ def run_load(stack, total, keys, rng):
     counter = {"n": 0}
     lock = threading.Lock()
 
+    deadline = time.monotonic() + LOAD_MAX_S
+    for w in writers:
+        w.deadline = deadline + 60
+
     def client(w):
         while True:
             with lock:
                 n = counter["n"]
-                if sent() >= total:
+                if sent() >= total or time.monotonic() > deadline:
                     return
                 counter["n"] += 1
             w.scenario(dbs[n % len(dbs)], n)
@@ -187,6 +203,10 @@ def run_load(stack, total, keys, rng):
     for t in ts:
         t.join(600)
     assert not any(t.is_alive() for t in ts), "clients did not finish"
+    assert sent() >= total, ("the load did not finish in %d s" % LOAD_MAX_S, sent(), total)
+    given_up = [(w["method"], w["path"], w["attempts"], w.get("last")) for x in writers for w in x.out
+                if w["status"] is None]
+    assert given_up == [], ("writes still unanswered after %d s of retries" % GIVE_UP_S, given_up[:5])
     assert stack.pid("fcgi") == master and pid_alive(master)
     return dbs, start, [x for w in writers for x in w.out], kills, restarted, time.monotonic() - t0
 
