@@ -69,6 +69,14 @@ static _Atomic bool unaware;
  * whether one named a position beyond what it knows (guarded by lock). */
 static _Atomic uint64_t heard_us;
 static bool hinted;
+/* The positions hints named beyond what the polls saw, and until when they
+ * count (CLOCK_MONOTONIC us; guarded by lock). A front reading a replica
+ * hears of a commit before the replica has it: until its poll sees the
+ * hinted positions, it keeps polling every poll_max_us rather than backing
+ * off to POLL_HINTED_US, for HINT_PENDING_US after the hint at most. */
+static struct clock_table hinted_pos;
+static uint64_t pending_until;
+#define HINT_PENDING_US 100000
 
 /* What the workers of one master learn, shared between them (poll_share):
  * the newest position seen of each stream, the newest token epoch, and when
@@ -182,6 +190,21 @@ static bool take_turn(uint64_t now, uint64_t demand)
 	       atomic_compare_exchange_strong(&shared->claimed_us, &claimed, now);
 }
 
+/* Whether a hint named a position the polls have not seen yet, lately.
+ * Caller holds lock. */
+static bool hint_pending(void)
+{
+	if (!pending_until)
+		return false;
+	if (db_mono_us() < pending_until)
+		for (uint32_t s = 1; s < hinted_pos.n; s++)
+			if (hinted_pos.pos[s] > clock_table_get(&known, s))
+				return true;
+	pending_until = 0;
+	clock_table_clear(&hinted_pos);
+	return false;
+}
+
 static void *run(void *unused)
 {
 	(void)unused;
@@ -273,7 +296,7 @@ static void *run(void *unused)
 			park_advanced(mv.s, mv.n); /* never under lock: park.c takes its own, then ours */
 			pthread_mutex_lock(&lock);
 		} else {
-			long cap = hints_flow() ? POLL_HINTED_US : cf.poll_max_us;
+			long cap = hints_flow() && !hint_pending() ? POLL_HINTED_US : cf.poll_max_us;
 			interval = interval * 2 > cap ? cap : interval * 2;
 		}
 	}
@@ -496,10 +519,15 @@ void poll_hint(const struct clock_pair *pairs, int n)
 	atomic_fetch_add(&shared->hints, 1);
 	pthread_mutex_lock(&lock);
 	bool ahead = false;
-	for (int i = 0; i < n && !ahead; i++)
-		ahead = pairs[i].pos > clock_table_get(&known, pairs[i].stream);
+	for (int i = 0; i < n; i++)
+		if (pairs[i].pos > clock_table_get(&known, pairs[i].stream)) {
+			ahead = true;
+			if (waiting > 0)
+				clock_table_raise(&hinted_pos, pairs[i].stream, pairs[i].pos);
+		}
 	if (ahead && waiting > 0) {
 		hinted = true;
+		pending_until = db_mono_us() + HINT_PENDING_US;
 		pthread_cond_signal(&wake);
 	}
 	pthread_mutex_unlock(&lock);

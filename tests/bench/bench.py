@@ -740,6 +740,9 @@ def run():
         # The same reads on a stack started with RUNORG_CACHE_KIB=0: the path through MariaDB.
         throughput(token, db, cid, member, chat, writes=False, label=" (cache off)")
         return
+    if os.environ.get("RUNORG_BENCH_ONLY") == "crowd":  # the crowd rows only, by hand
+        crowd(token, db, cid)
+        return
     if os.environ.get("RUNORG_BENCH_ONLY") == "inline":  # the S rows only, by hand
         inline_overshoot(token, db, cid, overshoot(token, db, cid))
         return
