@@ -530,7 +530,7 @@ static int nothing_to_queue(struct req *rq, struct reply *rp, const char *kind)
 	return retry_accepted(rq, rp, e, kind);
 }
 
-/* A server administrator's delete is queued whatever the projection shows now:
+/* A server administrator's delete (as no contact) is queued whatever the projection shows now:
  * the target may be a chat or a message whose creation is still queued, and the
  * delete, queued after it on the same stream, is applied after it; an id that
  * can never exist (malformed) is a 404. Anyone else needs the chat to be there
@@ -539,8 +539,9 @@ static int nothing_to_queue(struct req *rq, struct reply *rp, const char *kind)
 int chat_delete(struct req *rq, struct reply *rp)
 {
 	const char *chat = req_param(rq, "id");
-	int st =
-	    rq->server_admin ? 0 : access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_ADMIN, NULL, NULL);
+	int st = auth_acts_as_server_admin(rq)
+	             ? 0
+	             : access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_ADMIN, NULL, NULL);
 	if (st)
 		return st;
 	if (!id_valid(chat))
@@ -586,7 +587,7 @@ int chat_item_delete(struct req *rq, struct reply *rp)
 	if (!id_valid(item))
 		return reply_error(rp, 404, "Item '%.64s' does not exist", item);
 	const char *only_by = NULL; /* the author the delete is restricted to */
-	if (!rq->server_admin) {
+	if (!auth_acts_as_server_admin(rq)) {
 		int level;
 		int st = access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_MODERATE, &level, NULL);
 		if (st == 500)

@@ -205,7 +205,10 @@ def test_who_may_read_a_command(world, admin):
     assert hidden.status == 404, hidden
     assert hidden.body == {"error": "Command '%s' does not exist" % loc.rsplit("/", 1)[1],
                            "path": "/db/{db}/commands/{ref}"}
-    assert get(loc, token=admin, query={"as": y["id"]}).status == 200  # an administrator stays one
+    # A server administrator acting as a contact is that contact (SPEC §1): x's command, not y's.
+    assert get(loc, token=admin, query={"as": y["id"]}).status == 404
+    assert get(loc, token=admin, query={"as": x["id"]}).status == 200
+    assert get(loc, token=admin, query={"as": z["id"]}).status == 200
     # The same ref under another database: 401 with a token of this one, 404 with one of that one.
     elsewhere = loc.replace(db, world["other"])
     assert get(elsewhere, token=x["token"]).status == 401
