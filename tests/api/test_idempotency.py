@@ -186,6 +186,11 @@ def test_a_write_that_queues_nothing(world, admin):
     for token in (admin, world["x"]["token"]):  # nothing to hide: any token of the database
         o = get(r.headers["Location"], token=token)
         assert o.status == 200 and o.body == {"status": "applied", "reason": None, "at": []}, o
+    # A PUT that names nothing to change: a 202 like any other, Location included.
+    for path in ("/db/%s/groups/admin/info" % db, "/db/%s/chat/%s" % (db, world["chat"])):
+        r = call("PUT", path, body={}, token=admin)
+        assert r.status == 202 and r.body == {"at": []}, (path, r)
+        assert r.headers["Location"] == "/db/%s/commands/%d.0" % (db, stream), (path, r.headers)
     # An import of a contact that exists queues nothing either.
     created, at = import_contacts(db, admin, [{"email": "x@idem.example.com"}])
     assert at == [] and created == [world["x"]["id"]]
