@@ -499,8 +499,18 @@ int chat_post(struct req *rq, struct reply *rp)
 	if ((st = validate_text(rq->json, "body", "body.body", CHAT_BODY_MAX, &text, rp)) ||
 	    (st = access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_WRITE, NULL, NULL)))
 		return st;
-	if (strcmp(author, rq->as) && !auth_is_admin(rq))
-		return reply_error(rp, 403, "Only administrators may post as another contact");
+	if (strcmp(author, rq->as)) {
+		/* Another contact as the author: an administrator's, and a contact that exists (the
+		 * caller's own, from its token or as=, does). */
+		if (!auth_is_admin(rq))
+			return reply_error(rp, 403, "Only administrators may post as another contact");
+		json_object *named = json_object_new_array();
+		json_object_array_add(named, json_object_new_string(author));
+		st = validate_contacts_exist(rq, rp, named);
+		json_object_put(named);
+		if (st)
+			return st;
+	}
 	char id[ID_LEN + 1];
 	id_next(id);
 	json_object *cmd = json_object_new_object();
