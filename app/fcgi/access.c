@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "core/id.h"
+#include "fcgi/auth.h"
 #include "store/db.h"
 
 int access_missing(struct reply *rp, char kind, const char *id)
@@ -34,12 +35,13 @@ int access_require(struct req *rq, struct reply *rp, char kind, const char *id, 
 	int found = valid ? audience_facts(rq->m, rq->db, kind, id, rq->as, f) : 0;
 	if (found < 0)
 		return reply_internal(rp, "access");
-	if (found && !rq->server_admin) {
+	bool server_admin = auth_acts_as_server_admin(rq);
+	if (found && !server_admin) {
 		rq->admin = f->admin;
 		rq->admin_known = true;
 	}
 	if (found)
-		lv = audience_level(kind, f, rq->server_admin);
+		lv = audience_level(kind, f, server_admin);
 	if (level)
 		*level = lv;
 	if (lv < 1)
@@ -51,7 +53,7 @@ int access_require(struct req *rq, struct reply *rp, char kind, const char *id, 
 
 char *access_visible_sql(struct req *rq, char kind)
 {
-	if (rq->server_admin)
+	if (auth_acts_as_server_admin(rq))
 		return db_format(rq->m, "(SELECT id AS rid, %d AS level FROM %s WHERE db = %Q)",
 		                 audience_top(kind), kind == AUDIENCE_GROUP ? "`groups`" : "chats", rq->db);
 	return audience_visible_sql(rq->m, rq->db, kind, rq->as, true);

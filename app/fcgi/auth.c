@@ -119,15 +119,22 @@ int auth_server_admin(struct req *rq, struct reply *rp)
 	return 0;
 }
 
+bool auth_acts_as_server_admin(const struct req *rq)
+{
+	return rq->server_admin && !rq->as[0];
+}
+
 bool auth_is_admin(struct req *rq)
 {
-	if (rq->server_admin || rq->admin_known)
-		return rq->server_admin || rq->admin;
+	if (auth_acts_as_server_admin(rq))
+		return true;
+	if (rq->admin_known)
+		return rq->admin;
 	MYSQL *m = req_m(rq);
 	long long n = m ? db_value(m,
 	                           "SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin' "
 	                           "AND contact = %Q",
-	                           rq->db, rq->contact)
+	                           rq->db, rq->as)
 	                : -1;
 	rq->admin = n > 0;
 	rq->admin_known = n >= 0;
@@ -177,6 +184,7 @@ int auth_database(struct req *rq, struct reply *rp)
 	if (!found || (!t.server_admin && strcmp(t.db, db)))
 		return reply_error(rp, 401, "Token is not valid for database %s", db);
 	rq->server_admin = t.server_admin;
+	rq->admin = rq->admin_known = false; /* decided for the contact of as= (auth_is_admin) */
 	memcpy(rq->token_hash, hex, sizeof rq->token_hash);
 	snprintf(rq->contact, sizeof rq->contact, "%s", t.contact);
 	const char *as = req_query(rq, "as");

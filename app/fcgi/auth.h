@@ -30,8 +30,14 @@ int auth_as_exists(struct req *rq, struct reply *rp);
  * 1 found, 0 not (or not a token at all), -1 MySQL failed. Never remembered. */
 int auth_token_row(struct req *rq, const char *token, struct token_row *t);
 
-/* Server administrator, or member of the database's group admin (asked of
- * MySQL the first time a request needs it). */
+/* The request is a server administrator's: a server-administrator token acting
+ * as no contact. With as=<cid> the request is that contact's (SPEC §1 "act as
+ * that contact"): its levels, its membership of admin, not the token's powers. */
+bool auth_acts_as_server_admin(const struct req *rq);
+
+/* A server administrator's request (auth_acts_as_server_admin), or one acting as
+ * a member of the database's group admin (asked of MySQL the first time a
+ * request needs it). */
 bool auth_is_admin(struct req *rq);
 
 #endif

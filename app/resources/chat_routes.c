@@ -499,8 +499,18 @@ int chat_post(struct req *rq, struct reply *rp)
 	if ((st = validate_text(rq->json, "body", "body.body", CHAT_BODY_MAX, &text, rp)) ||
 	    (st = access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_WRITE, NULL, NULL)))
 		return st;
-	if (strcmp(author, rq->as) && !auth_is_admin(rq))
-		return reply_error(rp, 403, "Only administrators may post as another contact");
+	if (strcmp(author, rq->as)) {
+		/* Another contact as the author: an administrator's, and a contact that exists (the
+		 * caller's own, from its token or as=, does). */
+		if (!auth_is_admin(rq))
+			return reply_error(rp, 403, "Only administrators may post as another contact");
+		json_object *named = json_object_new_array();
+		json_object_array_add(named, json_object_new_string(author));
+		st = validate_contacts_exist(rq, rp, named);
+		json_object_put(named);
+		if (st)
+			return st;
+	}
 	char id[ID_LEN + 1];
 	id_next(id);
 	json_object *cmd = json_object_new_object();
@@ -530,7 +540,7 @@ static int nothing_to_queue(struct req *rq, struct reply *rp, const char *kind)
 	return retry_accepted(rq, rp, e, kind);
 }
 
-/* A server administrator's delete is queued whatever the projection shows now:
+/* A server administrator's delete (as no contact) is queued whatever the projection shows now:
  * the target may be a chat or a message whose creation is still queued, and the
  * delete, queued after it on the same stream, is applied after it; an id that
  * can never exist (malformed) is a 404. Anyone else needs the chat to be there
@@ -539,8 +549,9 @@ static int nothing_to_queue(struct req *rq, struct reply *rp, const char *kind)
 int chat_delete(struct req *rq, struct reply *rp)
 {
 	const char *chat = req_param(rq, "id");
-	int st =
-	    rq->server_admin ? 0 : access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_ADMIN, NULL, NULL);
+	int st = auth_acts_as_server_admin(rq)
+	             ? 0
+	             : access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_ADMIN, NULL, NULL);
 	if (st)
 		return st;
 	if (!id_valid(chat))
@@ -586,7 +597,7 @@ int chat_item_delete(struct req *rq, struct reply *rp)
 	if (!id_valid(item))
 		return reply_error(rp, 404, "Item '%.64s' does not exist", item);
 	const char *only_by = NULL; /* the author the delete is restricted to */
-	if (!rq->server_admin) {
+	if (!auth_acts_as_server_admin(rq)) {
 		int level;
 		int st = access_require(rq, rp, AUDIENCE_CHAT, chat, CHAT_CAN_MODERATE, &level, NULL);
 		if (st == 500)

@@ -71,7 +71,7 @@ static int show(struct req *rq, struct reply *rp, const char *db, uint32_t strea
 		return reply_internal(rp, "command look-up");
 	bool same_db = found && (db ? o.db && !strcmp(o.db, db) : !o.db);
 	bool own = found && ((o.token && rq->token_hash[0] && !strcmp(o.token, rq->token_hash)) ||
-	                     (o.contact && rq->contact[0] && !strcmp(o.contact, rq->contact)));
+	                     (o.contact && rq->as[0] && !strcmp(o.contact, rq->as)));
 	int st;
 	if (!same_db || !(own || auth_is_admin(rq)))
 		st = missing(rp, ref);

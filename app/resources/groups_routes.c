@@ -114,12 +114,8 @@ int group_update(struct req *rq, struct reply *rp)
 		json_object_put(audience);
 		return st;
 	}
-	if (!has_label && !audience) {
-		/* Nothing to change: nothing to wait for. */
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "at", json_object_new_array());
-		return reply_json(rp, 202, o);
-	}
+	if (!has_label && !audience) /* nothing to change: nothing to wait for ("at": []) */
+		return enqueue(rq, rp, "groups.update", NULL, NULL);
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "id", json_object_new_string(id));
 	if (has_label)

@@ -583,3 +583,44 @@ def test_contacts_are_read_by_any_contact_and_imported_by_admin_members(people, 
     sync(db, admin, boss["at"])
     r = post("/db/%s/contacts/import" % db, [{"email": "new@compat.example.com"}], token=boss["token"])
     assert r.status == 202, r
+
+
+def test_a_server_administrator_acting_as_a_contact_has_that_contacts_access(people, admin):
+    """SPEC §1: as=<cid> acts as that contact, so a server-administrator token with as= gets what
+    that contact gets (SPEC §5), not every level: a site that acts for its users with one token
+    shows each of them only what they may see."""
+    db, alice, bob, carol = people["db"], people["alice"], people["bob"], people["carol"]
+    as_ = lambda who: {"as": who["id"]}
+    r = post("/db/%s/chat/create" % db, {"subject": "Alice and Bob", "contacts": [alice["id"], bob["id"]]},
+             token=admin)
+    chat = r.body["id"]
+    pm = post("/db/%s/chat/create" % db, {"pm": True, "contacts": [alice["id"], bob["id"]]}, token=admin).body["id"]
+    g = post("/db/%s/groups" % db, {"id": "hidden"}, token=admin)
+    sync(db, admin, g.body["at"])
+    # Carol is in neither: hidden, exactly as for her own token.
+    for path in ("/chat/%s" % chat, "/chat/%s/items" % chat, "/chat/%s" % pm):
+        mine = get("/db/%s%s" % (db, path), token=carol["token"])
+        acted = get("/db/%s%s" % (db, path), token=admin, query=as_(carol))
+        assert acted.status == 404 and acted.body == mine.body, (path, acted)
+    assert get("/db/%s/groups/hidden/info" % db, token=admin, query=as_(carol)).status == 404
+    assert get("/db/%s/chat" % db, token=admin, query=as_(carol)).body == {"list": [], "count": 0}
+    assert get("/db/%s/groups" % db, token=admin, query=as_(carol)).body == {"list": [], "count": 0}
+    r = post("/db/%s/chat/%s" % (db, chat), {"body": "let me in"}, token=admin, query=as_(carol))
+    assert r.status == 404, r
+    r = post("/db/%s/groups" % db, {"id": "mine"}, token=admin, query=as_(carol))
+    assert r.status == 403, r
+    r = post("/db/%s/contacts/import" % db, [{"email": "dave@compat.example.com"}], token=admin, query=as_(carol))
+    assert r.status == 403, r
+    # Bob takes part: write, not admin, and he may not post in Alice's name.
+    r = get("/db/%s/chat/%s" % (db, chat), token=admin, query=as_(bob))
+    assert r.status == 200 and r.body["info"]["access"] == ["write", "read", "view"], r
+    r = call("DELETE", "/db/%s/chat/%s" % (db, chat), token=admin, query=as_(bob))
+    assert r.status == 403 and r.body["error"] == "Requires 'admin' access", r
+    r = post("/db/%s/chat/%s" % (db, chat), {"body": "from Alice?", "author": alice["id"]}, token=admin,
+             query=as_(bob))
+    assert r.status == 403, r
+    assert [c["id"] for c in get("/db/%s/chat" % db, token=admin, query=as_(bob)).body["list"]] == [chat, pm]
+    # Without as=, the server administrator has every level of everything.
+    r = get("/db/%s/chat/%s" % (db, pm), token=admin)
+    assert r.status == 200 and r.body["info"]["access"] == CHAT_LEVELS[::-1], r
+    assert get("/db/%s/chat" % db, token=admin).body["count"] == 2

@@ -574,6 +574,15 @@ def test_server_admin_without_as_or_author_is_400(world, room):
     assert head(world["db"], world["admin"]) == before
 
 
+def test_an_author_that_does_not_exist_is_404(world, room):
+    """Items name contacts: a message by nobody would have an author that no <shortcontact>
+    of GET …/items describes. The author is checked as group add checks its contacts."""
+    before = head(world["db"], world["admin"])
+    r = say(world["db"], world["admin"], room, "from nobody", author="0000000000Z", status=404)
+    assert r.body == {"error": "Contact '0000000000Z' does not exist", "path": "/db/{db}/chat/{id}"}, r
+    assert head(world["db"], world["admin"]) == before
+
+
 def test_contact_may_not_post_as_another(world, room):
     r = say(world["db"], world["tokens"][0], room, "I am Bob", author=world["ids"][1], status=403)
     assert r.body["path"] == "/db/{db}/chat/{id}"

@@ -186,6 +186,11 @@ def test_a_write_that_queues_nothing(world, admin):
     for token in (admin, world["x"]["token"]):  # nothing to hide: any token of the database
         o = get(r.headers["Location"], token=token)
         assert o.status == 200 and o.body == {"status": "applied", "reason": None, "at": []}, o
+    # A PUT that names nothing to change: a 202 like any other, Location included.
+    for path in ("/db/%s/groups/admin/info" % db, "/db/%s/chat/%s" % (db, world["chat"])):
+        r = call("PUT", path, body={}, token=admin)
+        assert r.status == 202 and r.body == {"at": []}, (path, r)
+        assert r.headers["Location"] == "/db/%s/commands/%d.0" % (db, stream), (path, r.headers)
     # An import of a contact that exists queues nothing either.
     created, at = import_contacts(db, admin, [{"email": "x@idem.example.com"}])
     assert at == [] and created == [world["x"]["id"]]
@@ -205,7 +210,10 @@ def test_who_may_read_a_command(world, admin):
     assert hidden.status == 404, hidden
     assert hidden.body == {"error": "Command '%s' does not exist" % loc.rsplit("/", 1)[1],
                            "path": "/db/{db}/commands/{ref}"}
-    assert get(loc, token=admin, query={"as": y["id"]}).status == 200  # an administrator stays one
+    # A server administrator acting as a contact is that contact (SPEC §1): x's command, not y's.
+    assert get(loc, token=admin, query={"as": y["id"]}).status == 404
+    assert get(loc, token=admin, query={"as": x["id"]}).status == 200
+    assert get(loc, token=admin, query={"as": z["id"]}).status == 200
     # The same ref under another database: 401 with a token of this one, 404 with one of that one.
     elsewhere = loc.replace(db, world["other"])
     assert get(elsewhere, token=x["token"]).status == 401
