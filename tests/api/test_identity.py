@@ -161,6 +161,8 @@ SECRET = "00112233445566778899aabbccddeeff"
     ({"hash": "SHA-256", "key": SECRET + "0"}, "body.key"),             # odd
     ({"hash": "SHA-256", "key": SECRET[:-1] + "g"}, "body.key"),        # not hex
     ({"hash": "SHA-256", "key": "ab" * 129}, "body.key"),               # 129 bytes
+    ({"hash": "SHA-256", "key": SECRET + "\u0000ff"}, "body.key"),      # not hex past 32 bytes
+    ({"hash": "SHA-256\u0000x", "key": SECRET}, "body.hash"),
     ({"hash": "SHA-256", "key": 12}, "body.key"),
     ({"hash": "SHA-256", "key": SECRET, "encoding": "base64"}, "body.encoding"),
     ({"hash": "SHA-256", "key": SECRET, "label": "x"}, "body.label"),
@@ -342,6 +344,8 @@ def test_login_waits_for_a_new_contact_with_at(site):
     ({"id": "x", "key": "k", "proof": "p"}, "body.expires"),
     ({"id": "x", "expires": "2030-01-01 00:00:00", "key": "k", "proof": "p"}, "body.expires"),
     ({"id": "x", "expires": "2030-02-30T00:00:00Z", "key": "k", "proof": "p"}, "body.expires"),
+    ({"id": "x", "expires": "2030-01-01T00:00:00Z\u0000x", "key": "k", "proof": "p"}, "body.expires"),
+    ({"id": "x\u0000y", "expires": "2030-01-01T00:00:00Z", "key": "k", "proof": "p"}, "body.id"),
     ({"id": "x", "expires": 1893456000, "key": "k", "proof": "p"}, "body.expires"),
     ({"id": "x", "expires": "2030-01-01T00:00:00Z", "proof": "p"}, "body.key"),
     ({"id": "x", "expires": "2030-01-01T00:00:00Z", "key": "k"}, "body.proof"),
@@ -540,6 +544,8 @@ def test_contact_update_race_for_an_email_fails_the_second(site):
     ({"lastname": 12}, "body.lastname"),
     ({"gender": "X"}, "body.gender"),
     ({"gender": "m"}, "body.gender"),
+    ({"gender": "M\u0000x"}, "body.gender"),
+    ({"fullname": "Ann\u0000x"}, "body.fullname"),
     ({"id": "x"}, "body.id"),
 ])
 def test_bad_contact_update_is_400(site, body, at):
