@@ -429,9 +429,13 @@ def test_only_the_holder_or_admin_revokes(site, admin):
     assert get("/db/%s/contacts" % db, token=victim).status == 401
     r = delete("/db/%s/tokens/%s" % (db, victim), token=site["boss"]["token"])
     assert r.status == 404, r
-    # But not a server administrator's token, nor another database's.
+    # But not a server administrator's token (403: GET shows it exists), nor another database's (404).
     server = post("/test/auth", {}).body["token"]
-    assert delete("/db/%s/tokens/%s" % (db, server), token=site["boss"]["token"]).status == 404
+    assert get("/db/%s/tokens/%s" % (db, server), token=site["boss"]["token"]).status == 200
+    r = delete("/db/%s/tokens/%s" % (db, server), token=site["boss"]["token"])
+    assert r.status == 403, r
+    assert r.body == {"error": "Only a server administrator may revoke a server administrator's token",
+                      "path": "/db/{db}/tokens/{token}"}, r
     assert get("/db/all", token=server, query={"limit": "0"}).status == 200
     other = create_db(admin, unique("identity-r"))[0]
     foreign = db_token(other, "eve@identity.example.com")["token"]
