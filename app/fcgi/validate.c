@@ -87,7 +87,8 @@ int validate_string(json_object *obj, const char *key, const char *at, bool requ
 	/* Read as C strings from here on: a \u0000 would cut "<hex>\u0000junk"
 	 * to a valid key, or an id, a time, a proof to their first part. */
 	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
-		return reply_invalid(rp, at, "U+0000 cannot be stored", "Field '%s' contains a NUL character", key);
+		return reply_invalid(rp, at, "U+0000 cannot be stored", "Field '%s' contains a NUL character",
+		                     key);
 	*out = json_object_get_string(v);
 	return 0;
 }
