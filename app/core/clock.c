@@ -75,7 +75,6 @@ static int from_array(json_object *j, struct clock *c)
 	return finish(c);
 }
 
-/* json-c keeps only the last of repeated keys, so {"2":1,"2":3} reads as {"2":3}. */
 static int from_object(json_object *j, struct clock *c)
 {
 	if (json_object_object_length(j) > CLOCK_MAX)
@@ -105,6 +104,37 @@ int clock_from_json(json_object *j, struct clock *out)
 	return 0;
 }
 
+/* The members of the JSON object at text (valid JSON, parsed already): its
+ * commas outside nested values and strings, plus one unless it is empty.
+ * json-c keeps only the last of repeated keys ({"2":83,"2":1} reads as
+ * {"2":1}, a clock lower than the one sent), so a parsed object with fewer
+ * members than its text names a stream twice: refused, as [[2,83],[2,1]] is. */
+static size_t object_members(const char *text, size_t len)
+{
+	size_t commas = 0;
+	int depth = 0;
+	bool any = false, in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+			any = any || depth == 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == ',' && depth == 1) {
+			commas++;
+		}
+	}
+	return any ? commas + 1 : 0;
+}
+
 int clock_parse(const char *text, size_t len, struct clock *out)
 {
 	if (!text || len == 0 || len > (size_t)16 * 1024 * 1024)
@@ -120,7 +150,8 @@ int clock_parse(const char *text, size_t len, struct clock *out)
 		size_t end = json_tokener_get_parse_end(tok);
 		while (end < len && text[end] && strchr(" \t\r\n", text[end]))
 			end++;
-		if (end == len)
+		if (end == len && !(json_object_is_type(j, json_type_object) &&
+		                    (size_t)json_object_object_length(j) != object_members(text, len)))
 			st = clock_from_json(j, out);
 	}
 	json_object_put(j);

@@ -28,11 +28,12 @@ struct clock {
 
 /* Parses JSON text (array form [[2,83],[3,117]] or object form {"2":83,"3":117}).
  * Rejects anything else: wrong types, zero/negative/fractional/huge numbers,
- * a stream given twice, trailing garbage, more than CLOCK_MAX pairs.
+ * a stream given twice (in either form), trailing garbage, more than CLOCK_MAX pairs.
  * Pairs are sorted on output whatever the input order. Returns 0 or -1. */
 int clock_parse(const char *text, size_t len, struct clock *out);
 
-/* Same from an already parsed json-c value. */
+/* Same from an already parsed json-c value (which cannot show an object's
+ * repeated keys: json-c kept the last). */
 int clock_from_json(json_object *j, struct clock *out);
 
 /* New json-c array [[s,p],...], ascending. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "fcgi/auth.h"
 #include "fcgi/cache.h"
@@ -171,10 +172,11 @@ static int check(struct req *rq, struct reply *rp)
 	if (!(f & R_DB))
 		return 0;
 	int st = auth_database(rq, rp); /* database (404), token (401), as= (401, 400) */
-	if (st == 404 && !rq->stream && req_query(rq, "at")) {
+	if (st == 404 && !rq->stream && req_query(rq, "at") && id_valid(req_param(rq, "db"))) {
 		/* A database whose creation the at= may be waiting for: only a
 		 * server administrator, who may use every database, waits for it
-		 * (then it is looked up again); anyone else gets the 404 now. */
+		 * (then it is looked up again); anyone else, and an id that can
+		 * never be a database's, gets the 404 now. */
 		struct reply scratch = {0};
 		if (!auth_server_admin(rq, &scratch)) {
 			*rp = (struct reply){.head = rq->head};
@@ -183,6 +185,25 @@ static int check(struct req *rq, struct reply *rp)
 		}
 	}
 	return st;
+}
+
+/* A database left to look up after the wait (check), when the request is
+ * refused before any wait (a malformed at=, or one never handed out; a bad
+ * Idempotency-Key): the database's 404 comes first (SPEC §8), as it does
+ * for a request that would not have waited. */
+static int pending_first(struct req *rq, struct reply *rp, int st)
+{
+	if (st != 400 || !rq->db_pending)
+		return st;
+	struct reply db = {.head = rq->head};
+	int missing = auth_load_database(rq, &db); /* 404 (or 500) */
+	if (!missing) {
+		reply_free(&db);
+		return st; /* created meanwhile: the 400 stands */
+	}
+	reply_free(rp);
+	*rp = db;
+	return missing;
 }
 
 static int body(struct req *rq, FCGX_Request *fr, struct reply *rp)
@@ -377,6 +398,7 @@ bool router_run(struct exchange *x)
 		x->step = STEP_AFTER_AT;
 		if (!st && at && (st = wait_clock(x, &want)) == WAIT_PARKED)
 			return false; /* x is the wait's now: not a field of it may be touched */
+		st = pending_first(rq, rp, st);
 	}
 		/* fall through */
 	case STEP_AFTER_AT:

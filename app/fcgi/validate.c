@@ -49,7 +49,7 @@ int validate_label(json_object *obj, const char *key, const char *at, bool requi
 	int st = validate_string(obj, key, at, required, &s, rp);
 	if (st || !s)
 		return st;
-	/* The JSON length, not strlen: a \u0000 inside is refused, not cut. */
+	/* The JSON length (validate_string has refused a \u0000 inside already). */
 	json_object *v = json_object_object_get(obj, key);
 	char err[128];
 	if (label_clean(s, (size_t)json_object_get_string_len(v), out, err, sizeof err))
@@ -84,6 +84,11 @@ int validate_string(json_object *obj, const char *key, const char *at, bool requ
 	}
 	if (!json_object_is_type(v, json_type_string))
 		return reply_invalid(rp, at, "expected a string", "Field '%s' must be a string", key);
+	/* Read as C strings from here on: a \u0000 would cut "<hex>\u0000junk"
+	 * to a valid key, or an id, a time, a proof to their first part. */
+	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return reply_invalid(rp, at, "U+0000 cannot be stored", "Field '%s' contains a NUL character",
+		                     key);
 	*out = json_object_get_string(v);
 	return 0;
 }

@@ -75,7 +75,7 @@ static int item_read(json_object *obj, size_t i, struct item *it, struct reply *
 	json_object *g;
 	if (json_object_object_get_ex(obj, "gender", &g) && g) {
 		const char *s = json_object_is_type(g, json_type_string) ? json_object_get_string(g) : "";
-		if (strcmp(s, "M") && strcmp(s, "F")) {
+		if (json_object_get_string_len(g) != 1 || (strcmp(s, "M") && strcmp(s, "F"))) {
 			snprintf(at, sizeof at, "body[%zu].gender", i);
 			return reply_invalid(rp, at, "expected \"M\" or \"F\"", "Invalid gender");
 		}
@@ -473,7 +473,7 @@ static int update_read(json_object *body, json_object *set, char **email_key, st
 	if (!st && json_object_object_get_ex(body, "gender", &v)) {
 		const char *g =
 		    v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
-		if (v && strcmp(g, "M") && strcmp(g, "F"))
+		if (v && (json_object_get_string_len(v) != 1 || (strcmp(g, "M") && strcmp(g, "F"))))
 			st = reply_invalid(rp, "body.gender", "expected \"M\", \"F\" or null",
 			                   "Invalid gender");
 		else

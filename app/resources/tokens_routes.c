@@ -157,9 +157,11 @@ int token_delete(struct req *rq, struct reply *rp)
 	if (st)
 		return st;
 	/* A member of group admin revokes the contact tokens of its database;
-	 * only a server administrator revokes another server administrator's. */
+	 * only a server administrator revokes another server administrator's
+	 * (403: GET says the token exists, any token of the database may ask). */
 	if (!own && t.server_admin && !rq->server_admin)
-		return reply_error(rp, 404, "Token does not exist");
+		return reply_error(rp, 403,
+		                   "Only a server administrator may revoke a server administrator's token");
 	/* Deleted, the token epoch moved, and revoke_lag_ms waited out: once this
 	 * answers, no worker accepts the token (store/tokens.c). */
 	if (tokens_revoke(rq->m, token) < 0)

@@ -34,6 +34,7 @@ BAD_ITEMS = [
     ({"email": "   "}, "email"),
     ({"email": "x@example.com", "gender": "X"}, "gender"),
     ({"email": "x@example.com", "gender": "m"}, "gender"),
+    ({"email": "x@example.com", "gender": "M\u0000x"}, "gender"),
     ({"email": "x@example.com", "fullname": 12}, "fullname"),
     ({"email": "x@example.com", "firstname": "é" * 81}, "firstname"),
     ({"email": "x@example.com", "lastname": ""}, "lastname"),

@@ -161,6 +161,8 @@ SECRET = "00112233445566778899aabbccddeeff"
     ({"hash": "SHA-256", "key": SECRET + "0"}, "body.key"),             # odd
     ({"hash": "SHA-256", "key": SECRET[:-1] + "g"}, "body.key"),        # not hex
     ({"hash": "SHA-256", "key": "ab" * 129}, "body.key"),               # 129 bytes
+    ({"hash": "SHA-256", "key": SECRET + "\u0000ff"}, "body.key"),      # not hex past 32 bytes
+    ({"hash": "SHA-256\u0000x", "key": SECRET}, "body.hash"),
     ({"hash": "SHA-256", "key": 12}, "body.key"),
     ({"hash": "SHA-256", "key": SECRET, "encoding": "base64"}, "body.encoding"),
     ({"hash": "SHA-256", "key": SECRET, "label": "x"}, "body.label"),
@@ -342,6 +344,8 @@ def test_login_waits_for_a_new_contact_with_at(site):
     ({"id": "x", "key": "k", "proof": "p"}, "body.expires"),
     ({"id": "x", "expires": "2030-01-01 00:00:00", "key": "k", "proof": "p"}, "body.expires"),
     ({"id": "x", "expires": "2030-02-30T00:00:00Z", "key": "k", "proof": "p"}, "body.expires"),
+    ({"id": "x", "expires": "2030-01-01T00:00:00Z\u0000x", "key": "k", "proof": "p"}, "body.expires"),
+    ({"id": "x\u0000y", "expires": "2030-01-01T00:00:00Z", "key": "k", "proof": "p"}, "body.id"),
     ({"id": "x", "expires": 1893456000, "key": "k", "proof": "p"}, "body.expires"),
     ({"id": "x", "expires": "2030-01-01T00:00:00Z", "proof": "p"}, "body.key"),
     ({"id": "x", "expires": "2030-01-01T00:00:00Z", "key": "k"}, "body.proof"),
@@ -425,9 +429,13 @@ def test_only_the_holder_or_admin_revokes(site, admin):
     assert get("/db/%s/contacts" % db, token=victim).status == 401
     r = delete("/db/%s/tokens/%s" % (db, victim), token=site["boss"]["token"])
     assert r.status == 404, r
-    # But not a server administrator's token, nor another database's.
+    # But not a server administrator's token (403: GET shows it exists), nor another database's (404).
     server = post("/test/auth", {}).body["token"]
-    assert delete("/db/%s/tokens/%s" % (db, server), token=site["boss"]["token"]).status == 404
+    assert get("/db/%s/tokens/%s" % (db, server), token=site["boss"]["token"]).status == 200
+    r = delete("/db/%s/tokens/%s" % (db, server), token=site["boss"]["token"])
+    assert r.status == 403, r
+    assert r.body == {"error": "Only a server administrator may revoke a server administrator's token",
+                      "path": "/db/{db}/tokens/{token}"}, r
     assert get("/db/all", token=server, query={"limit": "0"}).status == 200
     other = create_db(admin, unique("identity-r"))[0]
     foreign = db_token(other, "eve@identity.example.com")["token"]
@@ -540,6 +548,8 @@ def test_contact_update_race_for_an_email_fails_the_second(site):
     ({"lastname": 12}, "body.lastname"),
     ({"gender": "X"}, "body.gender"),
     ({"gender": "m"}, "body.gender"),
+    ({"gender": "M\u0000x"}, "body.gender"),
+    ({"fullname": "Ann\u0000x"}, "body.fullname"),
     ({"id": "x"}, "body.id"),
 ])
 def test_bad_contact_update_is_400(site, body, at):

@@ -54,6 +54,23 @@ def test_unknown_database_with_at_is_404_at_once(admin, db):
     assert time.monotonic() - started < TIMEOUT_S
 
 
+def test_unknown_database_is_404_before_a_bad_at_even_for_a_server_administrator(admin, db):
+    """A server administrator may wait for a database being created; but the
+    database's 404 still comes before the at= checks (SPEC §8), and a path id
+    that can never be a database's does not wait at all."""
+    with processor_paused():
+        lag = lagging_clock(db, admin)
+        never = [[lag[0][0], lag[0][1] + 1000]]
+        for dbid, at in (("0000000000Z", "garbage"), ("0000000000Z", enc(never)), ("not-an-id", enc(lag))):
+            r = get("/db/%s/contacts" % dbid, token=admin, query={"at": at})
+            assert r.status == 404, (dbid, at, r)
+            assert r.body == {"error": "Database %s does not exist" % dbid, "path": "/db/{db}/contacts"}, r
+            assert r.elapsed < TIMEOUT_S, (dbid, at, r)
+        # An existing database with a bad at=: the 400 stands.
+        r = get("/db/%s/contacts" % db, token=admin, query={"at": "garbage"})
+        assert r.status == 400 and r.body["error"] == "Invalid at parameter", r
+
+
 def test_bad_body_without_token_is_401():
     r = call("POST", "/db/create", raw="{bad")
     assert r.status == 401, r
