@@ -94,12 +94,90 @@ static char *raw_uri(FCGX_Request *fr)
 	return s;
 }
 
+static bool ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* A tchar of RFC 7230 §3.2.6: what a token (a parameter name or bare value) is made of. */
+static bool tchar(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* The token of an Authorization header, as RFC 7235 §2.1 writes credentials:
+ * the scheme RUNORG, one or more spaces, then comma-separated auth-params
+ * name=value (spaces allowed around '=' and ','; names and the scheme in any
+ * case; a value a token or a quoted-string). The value of the one param
+ * "token" into buf; false when the header is not of that form, names no
+ * token or names it twice, or the value does not fit (no token is that long). */
+static bool header_token(const char *h, char *buf, size_t size)
+{
+	static const char scheme[] = "RUNORG";
+	bool found = false;
+	while (ows(*h))
+		h++;
+	if (strncasecmp(h, scheme, sizeof scheme - 1) || !ows(h[sizeof scheme - 1]))
+		return false;
+	h += sizeof scheme - 1;
+	for (;;) {
+		while (ows(*h) || *h == ',') /* a list may hold empty elements (RFC 7230 §7) */
+			h++;
+		if (!*h)
+			return found;
+		const char *name = h;
+		while (tchar(*h))
+			h++;
+		size_t nlen = (size_t)(h - name);
+		while (ows(*h))
+			h++;
+		if (!nlen || *h++ != '=')
+			return false;
+		while (ows(*h))
+			h++;
+		bool mine = nlen == 5 && !strncasecmp(name, "token", 5);
+		if (mine && found)
+			return false;
+		size_t o = 0;
+		if (*h == '"') {
+			for (h++; *h != '"'; h++) {
+				if (*h == '\\' && h[1])
+					h++;
+				if (!*h)
+					return false; /* unterminated */
+				if (mine && o + 1 < size)
+					buf[o] = *h;
+				o++;
+			}
+			h++;
+		} else {
+			for (; tchar(*h); h++) {
+				if (mine && o + 1 < size)
+					buf[o] = *h;
+				o++;
+			}
+			if (!o)
+				return false;
+		}
+		if (mine) {
+			if (o + 1 > size)
+				return false;
+			buf[o] = 0;
+			found = true;
+		}
+		while (ows(*h))
+			h++;
+		if (*h && *h != ',')
+			return false;
+	}
+}
+
 static void read_token(struct req *rq, FCGX_Request *fr)
 {
 	const char *h = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	static const char scheme[] = "RUNORG token=";
-	if (h && !strncasecmp(h, scheme, sizeof scheme - 1))
-		rq->token = h + sizeof scheme - 1;
+	if (h && header_token(h, rq->token_buf, sizeof rq->token_buf))
+		rq->token = rq->token_buf;
 }
 
 static int read_length(struct req *rq, FCGX_Request *fr, struct reply *rp)

@@ -29,10 +29,11 @@ struct req {
 		char *key, *value;
 	} query[REQ_MAX_QUERY];
 	int nquery;
-	const char *token; /* from "Authorization: RUNORG token=...", or NULL */
-	char *body;        /* raw body, NUL-terminated, body_len bytes */
+	const char *token;   /* from "Authorization: RUNORG token=...", or NULL */
+	char token_buf[65];  /* where token points: the value, unquoted */
+	char *body;          /* raw body, NUL-terminated, body_len bytes */
 	size_t body_len;
-	json_object *json; /* parsed body for routes that take one (NULL when empty) */
+	json_object *json;   /* parsed body for routes that take one (NULL when empty) */
 	const struct route *route;
 	const char *pattern; /* the matched path pattern, also when the method was wrong */
 	struct {
