@@ -96,10 +96,14 @@ def test_label_non_breaking_space_runs(db, admin):
         {"email": "nb1@example.com", "fullname": "Jean\u00a0\u00a0Paul"},
         {"email": "nb2@example.com", "fullname": "Jean \u00a0 Paul"},
         {"email": "nb3@example.com", "fullname": "\u00a0Jean\u00a0"},
+        # NARROW NO-BREAK SPACE and FIGURE SPACE are non-breaking spaces too.
+        {"email": "nb4@example.com", "fullname": "M.\u202fDupont"},
+        {"email": "nb5@example.com", "fullname": "1\u2007\u202f000"},
+        {"email": "nb6@example.com", "fullname": "Jean\u202f Paul"},
     ]
     created, at = import_contacts(db, admin, items, wait=False)
     names = [one(db, admin, cid, at)["name"] for cid in created]
-    assert names == ["Jean\u00a0Paul", "Jean Paul", "Jean"]
+    assert names == ["Jean\u00a0Paul", "Jean Paul", "Jean", "M.\u00a0Dupont", "1\u00a0000", "Jean Paul"]
 
 
 def test_empty_label_is_400(db, admin):

@@ -97,6 +97,12 @@ static void test_nbsp(void **state)
 	check(NBSP "a" NBSP, "a", NULL);
 	check(NBSP " a " NBSP, "a", NULL);
 	check("1" NBSP "000" NBSP NBSP "\xe2\x82\xac", "1" NBSP "000" NBSP "\xe2\x82\xac", NULL);
+	/* U+202F and U+2007 are no-break spaces too: a run of them only is one U+00A0. */
+	check("a\xe2\x80\xaf"
+	      "b",
+	      "a" NBSP "b", NULL);
+	check("1\xe2\x80\x87\xe2\x80\xaf" NBSP "000", "1" NBSP "000", NULL);
+	check("a\xe2\x80\xaf b", "a b", NULL);
 }
 
 static void test_empty(void **state)
