@@ -103,8 +103,14 @@ int label_clean(const char *in, size_t len, char **out, char *err, size_t errlen
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
 		size_t n = utf8_decode(u + i, len - i, &cp);
-		if (!n || (cp < 0x20 && !is_space(cp)))
+		if (!n)
 			return fail(err, errlen, out, "Label is not valid UTF-8");
+		if (cp < 0x20 && !is_space(cp)) {
+			/* Valid UTF-8 (a JSON body can only bring this), but no text. */
+			char msg[64];
+			snprintf(msg, sizeof msg, "Label contains control character U+%04X", (unsigned)cp);
+			return fail(err, errlen, out, msg);
+		}
 		i += n;
 	}
 

@@ -106,6 +106,14 @@ def test_label_non_breaking_space_runs(db, admin):
     assert names == ["Jean\u00a0Paul", "Jean Paul", "Jean", "M.\u00a0Dupont", "1\u00a0000", "Jean Paul"]
 
 
+@pytest.mark.parametrize("name,code", [("a\u0001b", "U+0001"), ("\u001b[31m", "U+001B"), ("a\u0000b", "U+0000")])
+def test_label_with_a_control_character_is_400_naming_it(db, admin, name, code):
+    r = post(imp_url(db), [{"email": "ctl@example.com", "fullname": name}], token=admin)
+    assert r.status == 400, r
+    assert r.body["error"] == "Label contains control character " + code, r
+    assert r.body["at"] == "body[0].fullname", r
+
+
 def test_empty_label_is_400(db, admin):
     r = post(imp_url(db), [{"email": "empty@example.com", "fullname": " \t "}], token=admin)
     assert r.status == 400, r
