@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import ID_RE, enc, get, gravatar, import_contacts, post
+from conftest import ID_RE, call, enc, get, gravatar, import_contacts, post
 
 
 def imp_url(db):
@@ -354,6 +354,21 @@ def test_search_several_matches(people, admin):
     db, ids = people
     found, _ = search(db, admin, "v")
     assert sorted(found) == sorted([ids["victor"], ids["vincent"]])
+
+
+def test_search_words_of_a_hyphenated_name(db, admin):
+    # Each part of "Anne-Marie" is a word of the name, as each part of an e-mail is.
+    items = [{"email": "am@example.com", "fullname": "Anne-Marie Dupont"},
+             {"email": "jp@example.com", "firstname": "Jean-Paul", "lastname": "Sartre"}]
+    (am, jp), _ = import_contacts(db, admin, items, wait=True)
+    assert search(db, admin, "marie")[0] == [am]
+    assert search(db, admin, "jean%20paul")[0] == [jp]
+    assert search(db, admin, "anne-marie%20dup")[0] == [am]
+    # A name changed by PUT is searched by its new words.
+    r = call("PUT", "/db/%s/contacts/%s" % (db, jp), {"firstname": "Paul-Henri"}, token=admin)
+    assert r.status == 202, r
+    assert get("/db/%s/sync" % db, token=admin, query={"at": enc(r.body["at"])}).status == 200
+    assert search(db, admin, "henri")[0] == [jp]
 
 
 def test_search_no_match(people, admin):
