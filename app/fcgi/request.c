@@ -187,15 +187,18 @@ static int read_length(struct req *rq, FCGX_Request *fr, struct reply *rp)
 	long long n = cl && *cl ? strtoll(cl, &end, 10) : 0;
 	if (cl && *cl && (*end || n < 0))
 		return reply_error(rp, 400, "Invalid Content-Length");
-	if (n > cf.max_body)
-		return reply_error(rp, 413, "Request body is %lld bytes, only %ld allowed", n, cf.max_body);
 	rq->content_length = n;
 	return 0;
 }
 
+/* Too large is a fault of the body: found where the body would be read, after
+ * the route, the database, the token, as= and at= (SPEC §8), and never for a
+ * route that takes no body. */
 int request_read_body(struct req *rq, FCGX_Request *fr, struct reply *rp)
 {
 	long long n = rq->content_length;
+	if (n > cf.max_body)
+		return reply_error(rp, 413, "Request body is %lld bytes, only %ld allowed", n, cf.max_body);
 	rq->body = xmalloc((size_t)n + 1);
 	long got = n ? FCGX_GetStr(rq->body, (int)n, fr->in) : 0;
 	if (got != n)

@@ -73,13 +73,14 @@ struct req {
 };
 
 /* Reads method, path, query, token and the announced body length (400 when
- * malformed, 413 when over cf.max_body), but not the body itself, which
- * waits until every check before it has passed (request_read_body).
- * Returns 0, or an error status with the reply filled (404 for an
- * undecodable path, 400 for a bad query or Content-Length, 413). */
+ * malformed), but not the body itself, which waits until every check before
+ * it has passed (request_read_body). Returns 0, or an error status with the
+ * reply filled (404 for an undecodable path, 400 for a bad query or
+ * Content-Length). */
 int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp);
 
-/* Reads the body announced by request_read: 0, or 400 when it is shorter. */
+/* Reads the body announced by request_read: 0, 413 when it is longer than
+ * cf.max_body (nothing read), or 400 when it is shorter than announced. */
 int request_read_body(struct req *rq, FCGX_Request *fr, struct reply *rp);
 void request_free(struct req *rq);
 

@@ -359,7 +359,7 @@ bool router_run(struct exchange *x)
 		st = request_read(rq, &x->fr, rp);
 		rp->head = rq->head;
 		if (st && rq->nseg) {
-			/* A bad Content-Length (413, 400): the error names the route template too. */
+			/* A bad Content-Length (400): the error names the route template too. */
 			struct reply ignored = {0};
 			router_find(rq, &ignored);
 		}

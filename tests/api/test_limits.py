@@ -59,6 +59,22 @@ def test_bad_body_without_token_is_401():
     assert r.status == 401, r
 
 
+def test_a_body_too_large_is_checked_after_route_database_token_and_at(admin, db):
+    # 413 is a fault of the body: every check SPEC §8 puts before the body comes first.
+    big = b"[" + b" " * (1 << 20) + b"]"
+    cases = [
+        ("POST", "/nope", None, None, 404),
+        ("PUT", "/version", None, None, 405),
+        ("POST", "/db/0000000000Z/contacts/import", admin, None, 404),
+        ("POST", "/db/%s/contacts/import" % db, None, None, 401),
+        ("POST", "/db/%s/contacts/import" % db, admin, {"at": "bad"}, 400),
+        ("POST", "/db/%s/contacts/import" % db, admin, None, 413),
+    ]
+    for method, path, token, query, status in cases:
+        r = call(method, path, raw=big, token=token, query=query)
+        assert r.status == status, (method, path, r)
+
+
 def test_waits_past_the_per_token_bound_are_refused_at_once(db):
     a_token = post("/test/auth", {}).body["token"]
     b_token = post("/test/auth", {}).body["token"]
