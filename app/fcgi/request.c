@@ -52,7 +52,8 @@ static int read_path(struct req *rq, char *path, struct reply *rp)
 	return 0;
 }
 
-static int read_query(struct req *rq, char *query, struct reply *rp)
+/* -1 when the query cannot be read: too many parameters, a bad escape. */
+static int read_query(struct req *rq, char *query)
 {
 	char *save = NULL;
 	for (char *s = strtok_r(query, "&", &save); s; s = strtok_r(NULL, "&", &save)) {
@@ -60,7 +61,7 @@ static int read_query(struct req *rq, char *query, struct reply *rp)
 		if (eq)
 			*eq++ = 0;
 		if (rq->nquery == REQ_MAX_QUERY || decode(s, true) || (eq && decode(eq, true)))
-			return reply_invalid(rp, "query", NULL, "Invalid query string");
+			return -1;
 		rq->query[rq->nquery].key = s;
 		rq->query[rq->nquery].value = eq ? eq : "";
 		rq->nquery++;
@@ -232,9 +233,19 @@ int request_parse_uri(struct req *rq, char *uri, struct reply *rp)
 	if (q)
 		*q++ = 0;
 	int r = read_path(rq, uri, rp);
-	if (!r && q)
-		r = read_query(rq, q, rp);
+	/* A query that cannot be read is a bad parameter, answered after the
+	 * route, the database and the token (request_check_query); until then
+	 * the request has no parameters. */
+	if (!r && q && read_query(rq, q)) {
+		rq->nquery = 0;
+		rq->bad_query = true;
+	}
 	return r;
+}
+
+int request_check_query(const struct req *rq, struct reply *rp)
+{
+	return rq->bad_query ? reply_invalid(rp, "query", NULL, "Invalid query string") : 0;
 }
 
 /* The value of the 4 hex digits at s, -1 if they are not 4 hex digits. */

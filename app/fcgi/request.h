@@ -29,6 +29,7 @@ struct req {
 		char *key, *value;
 	} query[REQ_MAX_QUERY];
 	int nquery;
+	bool bad_query;      /* the query could not be read: no parameters, 400 after the token */
 	const char *token;   /* from "Authorization: RUNORG token=...", or NULL */
 	char token_buf[65];  /* where token points: the value, unquoted */
 	char *body;          /* raw body, NUL-terminated, body_len bytes */
@@ -86,8 +87,12 @@ void request_free(struct req *rq);
 
 /* The pure parts of request_read, also driven by the fuzz targets (tests/fuzz):
  * splits uri (modified in place; rq's segments and query point into it) into
- * decoded path segments and query parameters: 0, 404 or 400. */
+ * decoded path segments and query parameters: 0 or 404. A query that cannot
+ * be read leaves no parameter and sets bad_query (request_check_query). */
 int request_parse_uri(struct req *rq, char *uri, struct reply *rp);
+/* 400 "Invalid query string" when the query could not be read, else 0: the
+ * router asks once route, database and token are checked (SPEC §8). */
+int request_check_query(const struct req *rq, struct reply *rp);
 /* Parses rq->body (body_len bytes) as one strict JSON value of valid UTF-8,
  * white space around it allowed, into rq->json: 0, or 400 "Invalid JSON body". */
 int request_parse_json(struct req *rq, struct reply *rp);

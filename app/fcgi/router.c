@@ -370,6 +370,8 @@ bool router_run(struct exchange *x)
 		if (!st)
 			st = check(rq, rp);
 		if (!st)
+			st = request_check_query(rq, rp);
+		if (!st)
 			st = wait_parse_at(rq, rp, &want, &at);
 		rq->at_given = at;
 		if (!st)
