@@ -80,6 +80,14 @@ static bool is_space(uint32_t cp)
 	}
 }
 
+/* The no-break spaces: NO-BREAK SPACE, FIGURE SPACE, NARROW NO-BREAK SPACE.
+ * A run made of them only is one U+00A0, so that what was not to be broken
+ * (a thousands separator, "M.\u202FDupont") stays so. */
+static bool is_nbsp(uint32_t cp)
+{
+	return cp == 0x00A0 || cp == 0x2007 || cp == 0x202F;
+}
+
 static int fail(char *err, size_t errlen, char **out, const char *msg)
 {
 	if (err && errlen)
@@ -95,15 +103,21 @@ int label_clean(const char *in, size_t len, char **out, char *err, size_t errlen
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
 		size_t n = utf8_decode(u + i, len - i, &cp);
-		if (!n || (cp < 0x20 && !is_space(cp)))
+		if (!n)
 			return fail(err, errlen, out, "Label is not valid UTF-8");
+		if (cp < 0x20 && !is_space(cp)) {
+			/* Valid UTF-8 (a JSON body can only bring this), but no text. */
+			char msg[64];
+			snprintf(msg, sizeof msg, "Label contains control character U+%04X", (unsigned)cp);
+			return fail(err, errlen, out, msg);
+		}
 		i += n;
 	}
 
 	/* Second pass: copy, holding back each run of white space until a
 	 * non-space follows it, so that leading and trailing runs vanish. The
-	 * result is never longer than the input (a run of one U+00A0 is 2 bytes
-	 * either way, any other run becomes 1 byte). */
+	 * result is never longer than the input (a run of no-break spaces, 2 or 3
+	 * bytes each, becomes U+00A0, 2 bytes; any other run becomes 1 byte). */
 	char *buf = xmalloc(len + 1);
 	size_t o = 0;
 	long count = 0;
@@ -115,7 +129,7 @@ int label_clean(const char *in, size_t len, char **out, char *err, size_t errlen
 			if (!in_run)
 				only_nbsp = true;
 			in_run = true;
-			only_nbsp = only_nbsp && cp == 0x00A0;
+			only_nbsp = only_nbsp && is_nbsp(cp);
 		} else {
 			if (in_run && count > 0) {
 				if (only_nbsp) {

@@ -52,7 +52,8 @@ static int read_path(struct req *rq, char *path, struct reply *rp)
 	return 0;
 }
 
-static int read_query(struct req *rq, char *query, struct reply *rp)
+/* -1 when the query cannot be read: too many parameters, a bad escape. */
+static int read_query(struct req *rq, char *query)
 {
 	char *save = NULL;
 	for (char *s = strtok_r(query, "&", &save); s; s = strtok_r(NULL, "&", &save)) {
@@ -60,7 +61,7 @@ static int read_query(struct req *rq, char *query, struct reply *rp)
 		if (eq)
 			*eq++ = 0;
 		if (rq->nquery == REQ_MAX_QUERY || decode(s, true) || (eq && decode(eq, true)))
-			return reply_invalid(rp, "query", NULL, "Invalid query string");
+			return -1;
 		rq->query[rq->nquery].key = s;
 		rq->query[rq->nquery].value = eq ? eq : "";
 		rq->nquery++;
@@ -94,12 +95,90 @@ static char *raw_uri(FCGX_Request *fr)
 	return s;
 }
 
+static bool ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* A tchar of RFC 7230 §3.2.6: what a token (a parameter name or bare value) is made of. */
+static bool tchar(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* The token of an Authorization header, as RFC 7235 §2.1 writes credentials:
+ * the scheme RUNORG, one or more spaces, then comma-separated auth-params
+ * name=value (spaces allowed around '=' and ','; names and the scheme in any
+ * case; a value a token or a quoted-string). The value of the one param
+ * "token" into buf; false when the header is not of that form, names no
+ * token or names it twice, or the value does not fit (no token is that long). */
+static bool header_token(const char *h, char *buf, size_t size)
+{
+	static const char scheme[] = "RUNORG";
+	bool found = false;
+	while (ows(*h))
+		h++;
+	if (strncasecmp(h, scheme, sizeof scheme - 1) || !ows(h[sizeof scheme - 1]))
+		return false;
+	h += sizeof scheme - 1;
+	for (;;) {
+		while (ows(*h) || *h == ',') /* a list may hold empty elements (RFC 7230 §7) */
+			h++;
+		if (!*h)
+			return found;
+		const char *name = h;
+		while (tchar(*h))
+			h++;
+		size_t nlen = (size_t)(h - name);
+		while (ows(*h))
+			h++;
+		if (!nlen || *h++ != '=')
+			return false;
+		while (ows(*h))
+			h++;
+		bool mine = nlen == 5 && !strncasecmp(name, "token", 5);
+		if (mine && found)
+			return false;
+		size_t o = 0;
+		if (*h == '"') {
+			for (h++; *h != '"'; h++) {
+				if (*h == '\\' && h[1])
+					h++;
+				if (!*h)
+					return false; /* unterminated */
+				if (mine && o + 1 < size)
+					buf[o] = *h;
+				o++;
+			}
+			h++;
+		} else {
+			for (; tchar(*h); h++) {
+				if (mine && o + 1 < size)
+					buf[o] = *h;
+				o++;
+			}
+			if (!o)
+				return false;
+		}
+		if (mine) {
+			if (o + 1 > size)
+				return false;
+			buf[o] = 0;
+			found = true;
+		}
+		while (ows(*h))
+			h++;
+		if (*h && *h != ',')
+			return false;
+	}
+}
+
 static void read_token(struct req *rq, FCGX_Request *fr)
 {
 	const char *h = FCGX_GetParam("HTTP_AUTHORIZATION", fr->envp);
-	static const char scheme[] = "RUNORG token=";
-	if (h && !strncasecmp(h, scheme, sizeof scheme - 1))
-		rq->token = h + sizeof scheme - 1;
+	if (h && header_token(h, rq->token_buf, sizeof rq->token_buf))
+		rq->token = rq->token_buf;
 }
 
 static int read_length(struct req *rq, FCGX_Request *fr, struct reply *rp)
@@ -109,15 +188,18 @@ static int read_length(struct req *rq, FCGX_Request *fr, struct reply *rp)
 	long long n = cl && *cl ? strtoll(cl, &end, 10) : 0;
 	if (cl && *cl && (*end || n < 0))
 		return reply_error(rp, 400, "Invalid Content-Length");
-	if (n > cf.max_body)
-		return reply_error(rp, 413, "Request body is %lld bytes, only %ld allowed", n, cf.max_body);
 	rq->content_length = n;
 	return 0;
 }
 
+/* Too large is a fault of the body: found where the body would be read, after
+ * the route, the database, the token, as= and at= (SPEC §8), and never for a
+ * route that takes no body. */
 int request_read_body(struct req *rq, FCGX_Request *fr, struct reply *rp)
 {
 	long long n = rq->content_length;
+	if (n > cf.max_body)
+		return reply_error(rp, 413, "Request body is %lld bytes, only %ld allowed", n, cf.max_body);
 	rq->body = xmalloc((size_t)n + 1);
 	long got = n ? FCGX_GetStr(rq->body, (int)n, fr->in) : 0;
 	if (got != n)
@@ -151,9 +233,19 @@ int request_parse_uri(struct req *rq, char *uri, struct reply *rp)
 	if (q)
 		*q++ = 0;
 	int r = read_path(rq, uri, rp);
-	if (!r && q)
-		r = read_query(rq, q, rp);
+	/* A query that cannot be read is a bad parameter, answered after the
+	 * route, the database and the token (request_check_query); until then
+	 * the request has no parameters. */
+	if (!r && q && read_query(rq, q)) {
+		rq->nquery = 0;
+		rq->bad_query = true;
+	}
 	return r;
+}
+
+int request_check_query(const struct req *rq, struct reply *rp)
+{
+	return rq->bad_query ? reply_invalid(rp, "query", NULL, "Invalid query string") : 0;
 }
 
 /* The value of the 4 hex digits at s, -1 if they are not 4 hex digits. */

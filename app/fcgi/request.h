@@ -29,10 +29,12 @@ struct req {
 		char *key, *value;
 	} query[REQ_MAX_QUERY];
 	int nquery;
-	const char *token; /* from "Authorization: RUNORG token=...", or NULL */
-	char *body;        /* raw body, NUL-terminated, body_len bytes */
+	bool bad_query;      /* the query could not be read: no parameters, 400 after the token */
+	const char *token;   /* from "Authorization: RUNORG token=...", or NULL */
+	char token_buf[65];  /* where token points: the value, unquoted */
+	char *body;          /* raw body, NUL-terminated, body_len bytes */
 	size_t body_len;
-	json_object *json; /* parsed body for routes that take one (NULL when empty) */
+	json_object *json;   /* parsed body for routes that take one (NULL when empty) */
 	const struct route *route;
 	const char *pattern; /* the matched path pattern, also when the method was wrong */
 	struct {
@@ -72,20 +74,25 @@ struct req {
 };
 
 /* Reads method, path, query, token and the announced body length (400 when
- * malformed, 413 when over cf.max_body), but not the body itself, which
- * waits until every check before it has passed (request_read_body).
- * Returns 0, or an error status with the reply filled (404 for an
- * undecodable path, 400 for a bad query or Content-Length, 413). */
+ * malformed), but not the body itself, which waits until every check before
+ * it has passed (request_read_body). Returns 0, or an error status with the
+ * reply filled (404 for an undecodable path, 400 for a bad query or
+ * Content-Length). */
 int request_read(struct req *rq, FCGX_Request *fr, struct reply *rp);
 
-/* Reads the body announced by request_read: 0, or 400 when it is shorter. */
+/* Reads the body announced by request_read: 0, 413 when it is longer than
+ * cf.max_body (nothing read), or 400 when it is shorter than announced. */
 int request_read_body(struct req *rq, FCGX_Request *fr, struct reply *rp);
 void request_free(struct req *rq);
 
 /* The pure parts of request_read, also driven by the fuzz targets (tests/fuzz):
  * splits uri (modified in place; rq's segments and query point into it) into
- * decoded path segments and query parameters: 0, 404 or 400. */
+ * decoded path segments and query parameters: 0 or 404. A query that cannot
+ * be read leaves no parameter and sets bad_query (request_check_query). */
 int request_parse_uri(struct req *rq, char *uri, struct reply *rp);
+/* 400 "Invalid query string" when the query could not be read, else 0: the
+ * router asks once route, database and token are checked (SPEC §8). */
+int request_check_query(const struct req *rq, struct reply *rp);
 /* Parses rq->body (body_len bytes) as one strict JSON value of valid UTF-8,
  * white space around it allowed, into rq->json: 0, or 400 "Invalid JSON body". */
 int request_parse_json(struct req *rq, struct reply *rp);

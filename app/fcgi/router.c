@@ -380,7 +380,7 @@ bool router_run(struct exchange *x)
 		st = request_read(rq, &x->fr, rp);
 		rp->head = rq->head;
 		if (st && rq->nseg) {
-			/* A bad Content-Length (413, 400): the error names the route template too. */
+			/* A bad Content-Length (400): the error names the route template too. */
 			struct reply ignored = {0};
 			router_find(rq, &ignored);
 		}
@@ -390,6 +390,8 @@ bool router_run(struct exchange *x)
 		db_deadline_set(x->deadline_us);
 		if (!st)
 			st = check(rq, rp);
+		if (!st)
+			st = request_check_query(rq, rp);
 		if (!st)
 			st = wait_parse_at(rq, rp, &want, &at);
 		rq->at_given = at;

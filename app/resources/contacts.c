@@ -76,13 +76,21 @@ static void derive(const char *email, const char *full, const char *first, const
 	d->name = person_name(full, first, last, email);
 	d->key = person_email_key(email);
 	person_pic(email, d->pic);
-	/* Words of the name, then the e-mail and its parts, each preceded by a space. */
-	size_t n = strlen(d->name) + 2 * strlen(email) + 8;
+	/* Words of the name, then the e-mail and its parts, each preceded by a
+	 * space; then, for a name with a hyphen, its parts too (q=marie finds
+	 * "Anne-Marie Dupont"; sql/033-search-hyphens.sql did it for older rows). */
+	bool hyphen = strchr(d->name, '-') != NULL;
+	size_t n = 2 * strlen(d->name) + 2 * strlen(email) + 8;
 	d->search = xmalloc(n);
 	snprintf(d->search, n, " %s %s ", d->name, email);
 	size_t len = strlen(d->search);
 	for (const char *p = email; *p && len + 2 < n; p++)
 		d->search[len++] = (*p == '@' || *p == '.' || *p == '-' || *p == '_' || *p == '+') ? ' ' : *p;
+	if (hyphen) {
+		d->search[len++] = ' ';
+		for (const char *p = d->name; *p && len + 2 < n; p++)
+			d->search[len++] = *p == '-' ? ' ' : *p;
+	}
 	d->search[len] = 0;
 }
 

@@ -130,6 +130,28 @@ def test_contacts_with_bad_token_is_401(db, header):
     assert r.status == 401, r
 
 
+# RFC 7235 §2.1 credentials: the scheme, 1*SP, then auth-params with optional
+# white space around '=' and ',', values a token or a quoted-string, names in any case.
+@pytest.mark.parametrize("form,status", [
+    ("RUNORG token=%s", 200),
+    ("runorg TOKEN=%s", 200),
+    ("RUNORG  token=%s", 200),
+    ("RUNORG token = %s", 200),
+    ('RUNORG token="%s"', 200),
+    ("RUNORG token=%s, realm=runorg", 200),
+    ('RUNORG realm="a, b", token=%s', 200),
+    ("RUNORG %s", 401),
+    ("RUNORGtoken=%s", 401),
+    ("RUNORG token=%s;", 401),
+    ('RUNORG token="%s', 401),
+    ("RUNORG token=%s, token=%s", 401),
+    ("Bearer token=%s", 401),
+])
+def test_authorization_header_forms(db, admin, form, status):
+    r = get("/db/%s/contacts" % db, headers={"Authorization": form.replace("%s", admin)}, query={"limit": "0"})
+    assert r.status == status, r
+
+
 def test_db_test_auth_answers_202_token_at_id(db):
     r = post("/db/%s/test/auth" % db, {})
     assert r.status == 202, r

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import ID_RE, enc, get, gravatar, import_contacts, post
+from conftest import ID_RE, call, enc, get, gravatar, import_contacts, post
 
 
 def imp_url(db):
@@ -97,10 +97,22 @@ def test_label_non_breaking_space_runs(db, admin):
         {"email": "nb1@example.com", "fullname": "Jean\u00a0\u00a0Paul"},
         {"email": "nb2@example.com", "fullname": "Jean \u00a0 Paul"},
         {"email": "nb3@example.com", "fullname": "\u00a0Jean\u00a0"},
+        # NARROW NO-BREAK SPACE and FIGURE SPACE are non-breaking spaces too.
+        {"email": "nb4@example.com", "fullname": "M.\u202fDupont"},
+        {"email": "nb5@example.com", "fullname": "1\u2007\u202f000"},
+        {"email": "nb6@example.com", "fullname": "Jean\u202f Paul"},
     ]
     created, at = import_contacts(db, admin, items, wait=False)
     names = [one(db, admin, cid, at)["name"] for cid in created]
-    assert names == ["Jean\u00a0Paul", "Jean Paul", "Jean"]
+    assert names == ["Jean\u00a0Paul", "Jean Paul", "Jean", "M.\u00a0Dupont", "1\u00a0000", "Jean Paul"]
+
+
+@pytest.mark.parametrize("name,code", [("a\u0001b", "U+0001"), ("\u001b[31m", "U+001B"), ("a\u0000b", "U+0000")])
+def test_label_with_a_control_character_is_400_naming_it(db, admin, name, code):
+    r = post(imp_url(db), [{"email": "ctl@example.com", "fullname": name}], token=admin)
+    assert r.status == 400, r
+    assert r.body["error"] == "Label contains control character " + code, r
+    assert r.body["at"] == "body[0].fullname", r
 
 
 def test_empty_label_is_400(db, admin):
@@ -343,6 +355,21 @@ def test_search_several_matches(people, admin):
     db, ids = people
     found, _ = search(db, admin, "v")
     assert sorted(found) == sorted([ids["victor"], ids["vincent"]])
+
+
+def test_search_words_of_a_hyphenated_name(db, admin):
+    # Each part of "Anne-Marie" is a word of the name, as each part of an e-mail is.
+    items = [{"email": "am@example.com", "fullname": "Anne-Marie Dupont"},
+             {"email": "jp@example.com", "firstname": "Jean-Paul", "lastname": "Sartre"}]
+    (am, jp), _ = import_contacts(db, admin, items, wait=True)
+    assert search(db, admin, "marie")[0] == [am]
+    assert search(db, admin, "jean%20paul")[0] == [jp]
+    assert search(db, admin, "anne-marie%20dup")[0] == [am]
+    # A name changed by PUT is searched by its new words.
+    r = call("PUT", "/db/%s/contacts/%s" % (db, jp), {"firstname": "Paul-Henri"}, token=admin)
+    assert r.status == 202, r
+    assert get("/db/%s/sync" % db, token=admin, query={"at": enc(r.body["at"])}).status == 200
+    assert search(db, admin, "henri")[0] == [jp]
 
 
 def test_search_no_match(people, admin):

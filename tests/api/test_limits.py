@@ -76,6 +76,37 @@ def test_bad_body_without_token_is_401():
     assert r.status == 401, r
 
 
+def test_a_body_too_large_is_checked_after_route_database_token_and_at(admin, db):
+    # 413 is a fault of the body: every check SPEC §8 puts before the body comes first.
+    big = b"[" + b" " * (1 << 20) + b"]"
+    cases = [
+        ("POST", "/nope", None, None, 404),
+        ("PUT", "/version", None, None, 405),
+        ("POST", "/db/0000000000Z/contacts/import", admin, None, 404),
+        ("POST", "/db/%s/contacts/import" % db, None, None, 401),
+        ("POST", "/db/%s/contacts/import" % db, admin, {"at": "bad"}, 400),
+        ("POST", "/db/%s/contacts/import" % db, admin, None, 413),
+    ]
+    for method, path, token, query, status in cases:
+        r = call(method, path, raw=big, token=token, query=query)
+        assert r.status == status, (method, path, r)
+
+
+def test_an_unreadable_query_is_400_after_route_database_and_token(admin, db):
+    # A bad escape in the query (at= included) is a bad parameter: SPEC §8 checks it after the token.
+    cases = [
+        ("/nope", None, 404),
+        ("/db/0000000000Z/contacts", admin, 404),
+        ("/db/%s/contacts" % db, None, 401),
+        ("/db/%s/contacts" % db, admin, 400),
+        ("/version", None, 400),
+    ]
+    for path, token, status in cases:
+        r = get(path + "?limit=1&at=%zz", token=token)
+        assert r.status == status, (path, r)
+    assert r.body["error"] == "Invalid query string" and r.body["at"] == "query", r
+
+
 def test_waits_past_the_per_token_bound_are_refused_at_once(db):
     a_token = post("/test/auth", {}).body["token"]
     b_token = post("/test/auth", {}).body["token"]

@@ -20,7 +20,8 @@ int fuzz_uri(const uint8_t *data, size_t size)
 	rq.method = methods[data[0] % (sizeof methods / sizeof methods[0])];
 	rq.uri = uri;
 	int st = request_parse_uri(&rq, uri, &rp);
-	FUZZ_CHECK(st == 0 || st == 400 || st == 404);
+	FUZZ_CHECK(st == 0 || st == 404);
+	FUZZ_CHECK(!rq.bad_query || rq.nquery == 0);
 	FUZZ_CHECK(st == rp.status);
 	FUZZ_CHECK(rq.nseg >= 0 && rq.nseg <= REQ_MAX_SEGS && rq.nquery >= 0 && rq.nquery <= REQ_MAX_QUERY);
 	if (st == 0) {

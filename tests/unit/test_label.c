@@ -97,6 +97,12 @@ static void test_nbsp(void **state)
 	check(NBSP "a" NBSP, "a", NULL);
 	check(NBSP " a " NBSP, "a", NULL);
 	check("1" NBSP "000" NBSP NBSP "\xe2\x82\xac", "1" NBSP "000" NBSP "\xe2\x82\xac", NULL);
+	/* U+202F and U+2007 are no-break spaces too: a run of them only is one U+00A0. */
+	check("a\xe2\x80\xaf"
+	      "b",
+	      "a" NBSP "b", NULL);
+	check("1\xe2\x80\x87\xe2\x80\xaf" NBSP "000", "1" NBSP "000", NULL);
+	check("a\xe2\x80\xaf b", "a b", NULL);
 }
 
 static void test_empty(void **state)
@@ -165,17 +171,19 @@ static void test_invalid_utf8(void **state)
 	    "\xf8\x88\x80\x80\x80", /* 5-byte form */
 	    "\xfe",
 	    "\xff",
-	    "a\x01"
-	    "b", /* control characters */
-	    "\x1b[31m",
-	    "a\x1f",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		check(bad[i], NULL, "Label is not valid UTF-8");
 	/* Invalid bytes in what trimming would drop still fail. */
 	check("abc \xff", NULL, "Label is not valid UTF-8");
+	/* Control characters are valid UTF-8, but no text: the message names them. */
+	check("a\x01"
+	      "b",
+	      NULL, "Label contains control character U+0001");
+	check("\x1b[31m", NULL, "Label contains control character U+001B");
+	check("a\x1f", NULL, "Label contains control character U+001F");
 	/* A NUL byte inside the given length. */
-	check_len("abc\0def", 7, NULL, "Label is not valid UTF-8");
+	check_len("abc\0def", 7, NULL, "Label contains control character U+0000");
 	/* Edges of the valid ranges. */
 	check("\xed\x9f\xbf", "\xed\x9f\xbf", NULL);         /* U+D7FF */
 	check("\xee\x80\x80", "\xee\x80\x80", NULL);         /* U+E000 */

@@ -66,8 +66,14 @@ static void test_paths(void **state)
 	assert_int_equal(route(&rq, &rp, "PUT", "/db/0000000000A/groups/g"), 405);
 	assert_string_equal(rp.allow, "GET, HEAD, DELETE");
 	request_free(&rq);
-	/* A bad query is 400; '+' is a space in a query. */
-	assert_int_equal(route(&rq, &rp, "GET", "/version?a=%"), 400);
+	/* A bad query routes, without parameters, and is 400 once asked; '+' is a space in a query. */
+	assert_int_equal(route(&rq, &rp, "GET", "/version?at=1&a=%"), 0);
+	assert_true(rq.bad_query);
+	assert_null(req_query(&rq, "at"));
+	assert_int_equal(request_check_query(&rq, &rp), 400);
+	request_free(&rq);
+	assert_int_equal(route(&rq, &rp, "GET", "/version?a=1"), 0);
+	assert_int_equal(request_check_query(&rq, &rp), 0);
 	request_free(&rq);
 	assert_int_equal(route(&rq, &rp, "GET", "/db/0000000000A/contacts/search?q=a+b%2Bc"), 0);
 	assert_string_equal(req_query(&rq, "q"), "a b+c");
