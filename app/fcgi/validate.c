@@ -41,18 +41,35 @@ int validate_body_object(struct req *rq, struct reply *rp, const char *const *fi
 	return validate_fields(rq->json, fields, "body", rp);
 }
 
+/* The field as a JSON string (NULL when absent and not required), with its
+ * JSON length: a \u0000 inside is still in it. */
+static int string_field(json_object *obj, const char *key, const char *at, bool required, json_object **out,
+                        struct reply *rp)
+{
+	json_object *v = NULL;
+	*out = NULL;
+	if (!json_object_object_get_ex(obj, key, &v) || !v) {
+		if (required)
+			return reply_invalid(rp, at, "required", "Field '%s' is required", key);
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return reply_invalid(rp, at, "expected a string", "Field '%s' must be a string", key);
+	*out = v;
+	return 0;
+}
+
 int validate_label(json_object *obj, const char *key, const char *at, bool required, char **out,
                    struct reply *rp)
 {
-	const char *s;
+	json_object *v;
 	*out = NULL;
-	int st = validate_string(obj, key, at, required, &s, rp);
-	if (st || !s)
+	int st = string_field(obj, key, at, required, &v, rp);
+	if (st || !v)
 		return st;
-	/* The JSON length (validate_string has refused a \u0000 inside already). */
-	json_object *v = json_object_object_get(obj, key);
+	/* The JSON length: label_clean names a \u0000 inside as the control character it is. */
 	char err[128];
-	if (label_clean(s, (size_t)json_object_get_string_len(v), out, err, sizeof err))
+	if (label_clean(json_object_get_string(v), (size_t)json_object_get_string_len(v), out, err, sizeof err))
 		return reply_invalid(rp, at, NULL, "%s", err);
 	return 0;
 }
@@ -75,15 +92,11 @@ int validate_bool(json_object *obj, const char *key, bool *out, struct reply *rp
 int validate_string(json_object *obj, const char *key, const char *at, bool required, const char **out,
                     struct reply *rp)
 {
-	json_object *v = NULL;
+	json_object *v;
 	*out = NULL;
-	if (!json_object_object_get_ex(obj, key, &v) || !v) {
-		if (required)
-			return reply_invalid(rp, at, "required", "Field '%s' is required", key);
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return reply_invalid(rp, at, "expected a string", "Field '%s' must be a string", key);
+	int st = string_field(obj, key, at, required, &v, rp);
+	if (st || !v)
+		return st;
 	/* Read as C strings from here on: a \u0000 would cut "<hex>\u0000junk"
 	 * to a valid key, or an id, a time, a proof to their first part. */
 	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
