@@ -89,6 +89,14 @@ int validate_bool(json_object *obj, const char *key, bool *out, struct reply *rp
 	return 0;
 }
 
+const char *validate_plain(json_object *v)
+{
+	if (!v || !json_object_is_type(v, json_type_string))
+		return NULL;
+	const char *s = json_object_get_string(v);
+	return strlen(s) == (size_t)json_object_get_string_len(v) ? s : NULL;
+}
+
 int validate_string(json_object *obj, const char *key, const char *at, bool required, const char **out,
                     struct reply *rp)
 {
@@ -168,7 +176,7 @@ int validate_id_array(json_object *obj, const char *key, const char *at, bool (*
 	struct ranked *r = xmalloc((n ? n : 1) * sizeof *r);
 	for (size_t i = 0; i < n; i++) {
 		json_object *s = json_object_array_get_idx(v, i);
-		const char *id = json_object_is_type(s, json_type_string) ? json_object_get_string(s) : NULL;
+		const char *id = validate_plain(s);
 		if (!id || !valid(id)) {
 			free(r);
 			char where[96];
@@ -218,8 +226,7 @@ static int audience_of(json_object *who, const char *at, json_object **out, stru
 {
 	static const char *const fields[] = {"groups", "contacts", NULL};
 	*out = NULL;
-	if (who && json_object_is_type(who, json_type_string) &&
-	    !strcmp(json_object_get_string(who), "anyone")) {
+	if (who && validate_plain(who) && !strcmp(validate_plain(who), "anyone")) {
 		*out = json_object_new_string("anyone");
 		return 0;
 	}

@@ -45,6 +45,10 @@ int validate_text(json_object *obj, const char *key, const char *at, size_t max,
 
 /* Field `key` of obj as a string into *out (owned by obj; NULL when absent
  * or null and !required). */
+/* v's text when it is a JSON string with no \u0000 inside, else NULL: what
+ * may be read as a C string (an id "<cid>\u0000x" is no id). */
+const char *validate_plain(json_object *v);
+
 int validate_string(json_object *obj, const char *key, const char *at, bool required, const char **out,
                     struct reply *rp);
 

@@ -488,7 +488,7 @@ int chat_post(struct req *rq, struct reply *rp)
 	const char *author = rq->as, *text = NULL;
 	json_object *a = NULL;
 	if (json_object_object_get_ex(rq->json, "author", &a) && a) {
-		author = json_object_is_type(a, json_type_string) ? json_object_get_string(a) : NULL;
+		author = validate_plain(a);
 		if (!author || !id_valid(author))
 			return reply_invalid(rp, "body.author", "expected a contact id", "Invalid author");
 	} else if (!author[0]) {

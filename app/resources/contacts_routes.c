@@ -294,6 +294,8 @@ int contacts_import(struct req *rq, struct reply *rp)
 	if (!rq->json || !json_object_is_type(rq->json, json_type_array))
 		return reply_invalid(rp, "body", "expected an array of contacts", "Invalid body");
 	size_t n = json_object_array_length(rq->json);
+	if (n > CONTACTS_IMPORT_MAX)
+		return reply_error(rp, 413, "%zu contacts in body, only %d allowed", n, CONTACTS_IMPORT_MAX);
 	struct item *it = xcalloc(n ? n : 1, sizeof *it);
 	int st = 0;
 	for (size_t i = 0; i < n && !st; i++)

@@ -5,6 +5,10 @@
 #include "fcgi/reply.h"
 #include "fcgi/request.h"
 
+/* The most contacts one import may carry (README "Limits"): about 0.2 s of
+ * the processor's time on its stream. */
+#define CONTACTS_IMPORT_MAX 10000
+
 int contacts_import(struct req *rq, struct reply *rp);
 int contact_get(struct req *rq, struct reply *rp);
 int contacts_list(struct req *rq, struct reply *rp);

@@ -59,7 +59,7 @@ int groups_create(struct req *rq, struct reply *rp)
 	char id[ID_LEN + 1] = "";
 	json_object *v = NULL;
 	if (json_object_object_get_ex(rq->json, "id", &v) && v) {
-		const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+		const char *s = validate_plain(v);
 		if (!s || !id_custom_valid(s))
 			return reply_invalid(rp, "body.id", "expected 1 to 10 characters [0-9A-Za-z]",
 			                     "Invalid group id");

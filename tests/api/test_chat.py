@@ -583,6 +583,14 @@ def test_an_author_that_does_not_exist_is_404(world, room):
     assert head(world["db"], world["admin"]) == before
 
 
+def test_an_author_with_a_nul_inside_is_400(world, room):
+    """"<cid>\u0000x" is no contact id (read as a C string it would be the author's)."""
+    before = head(world["db"], world["admin"])
+    r = say(world["db"], world["admin"], room, "whose?", author=world["ids"][0] + "\u0000x", status=400)
+    assert r.body["at"] == "body.author", r
+    assert head(world["db"], world["admin"]) == before
+
+
 def test_contact_may_not_post_as_another(world, room):
     r = say(world["db"], world["tokens"][0], room, "I am Bob", author=world["ids"][1], status=403)
     assert r.body["path"] == "/db/{db}/chat/{id}"

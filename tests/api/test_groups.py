@@ -562,3 +562,25 @@ def test_concurrent_add_remove_batches_give_the_serial_result(db, admin):
         assert got == sorted(expected)
         assert count == len(expected)
         assert info(db, admin, "busy").body["count"] == len(expected)
+
+
+# ---------------------------------------------------------------- a NUL inside an id
+
+
+@pytest.mark.parametrize("where", ["add", "remove", "create id", "audience contacts", "audience anyone"])
+def test_an_id_with_a_nul_inside_is_400_not_the_id_before_it(db, admin, people, where):
+    """"<cid>\\u0000x" is no contact id: read as a C string it would be <cid>."""
+    gid = "nul" + where[:3].replace(" ", "")
+    if where in ("add", "remove"):
+        create(db, admin, {"id": gid})
+        r = post(gurl(db, gid, where), [people[0] + "\u0000x"], token=admin)
+        assert r.status == 400 and r.body["at"] == "body[0]", r
+    elif where == "create id":
+        r = post(gurl(db), {"id": gid + "\u0000x"}, token=admin)
+        assert r.status == 400 and r.body["at"] == "body.id", r
+    elif where == "audience contacts":
+        r = post(gurl(db), {"audience": {"view": {"contacts": [people[0] + "\u0000x"]}}}, token=admin)
+        assert r.status == 400 and r.body["at"] == "body.audience.view.contacts[0]", r
+    else:
+        r = post(gurl(db), {"audience": {"view": "anyone\u0000x"}}, token=admin)
+        assert r.status == 400 and r.body["at"] == "body.audience.view", r

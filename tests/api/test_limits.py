@@ -92,6 +92,20 @@ def test_a_body_too_large_is_checked_after_route_database_token_and_at(admin, db
         assert r.status == status, (method, path, r)
 
 
+def test_an_import_carries_at_most_ten_thousand_contacts(admin, db):
+    """README "Limits": one import holds its stream about 0.2 s at most."""
+    tag = unique()
+    items = [{"email": "%s-%d@x.io" % (tag, i)} for i in range(10001)]
+    r = post("/db/%s/contacts/import" % db, items, token=admin)
+    assert r.status == 413 and r.body["error"] == "10001 contacts in body, only 10000 allowed", r
+    r = get("/db/%s/sync" % db, token=admin)  # every command of the database queued so far is applied
+    assert r.status == 200, r
+    r = get("/db/%s/contacts/search" % db, token=admin, query={"q": tag, "at": enc(r.body["at"])})
+    assert r.status == 200 and r.body["list"] == [], r  # nothing was queued
+    created, _ = import_contacts(db, admin, items[:10000], wait=False)
+    assert len(created) == 10000
+
+
 def test_an_unreadable_query_is_400_after_route_database_and_token(admin, db):
     # A bad escape in the query (at= included) is a bad parameter: SPEC §8 checks it after the token.
     cases = [
