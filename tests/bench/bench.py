@@ -579,7 +579,10 @@ def crowd(token, db, cid):
         "p99 <= 50 ms")
     add("Peak RSS per worker after them (max of %d)" % len(workers()), fmt(max(hwm(p) for p in workers()), 1), "MiB",
         "", "", "<= 64 MiB")
-    counts, _, _ = round_(timeout_s + 1.0)
+    # Resumed well after the deadline: a request that lighttpd held back while
+    # every descriptor was taken starts its wait late, and must still find
+    # the clock unreached when its own deadline comes.
+    counts, _, _ = round_(2 * timeout_s + 1.0)
     add("%d waiters, clock not reached" % n, "%d / %d" % (counts.get("503 waited", 0), n),
         "answered 503 at the deadline", "%s" % counts if set(counts) != {"503 waited"} else "", "",
         "all 503 at the deadline")
