@@ -246,7 +246,8 @@ static void *run(void *unused)
 				interval = cf.poll_min_us;
 				soon = !last_hinted;
 			}
-			struct timespec now, due = soon ? last : next_poll(&last, interval, fresh, demand);
+			struct timespec now,
+			    due = soon && !failing ? last : next_poll(&last, interval, fresh, demand);
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!before(&now, &due)) {
 				if (failing || fresh || waiting > 0 || probe || take_turn(us_of(&now), demand))

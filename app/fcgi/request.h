@@ -29,12 +29,12 @@ struct req {
 		char *key, *value;
 	} query[REQ_MAX_QUERY];
 	int nquery;
-	bool bad_query;      /* the query could not be read: no parameters, 400 after the token */
-	const char *token;   /* from "Authorization: RUNORG token=...", or NULL */
-	char token_buf[65];  /* where token points: the value, unquoted */
-	char *body;          /* raw body, NUL-terminated, body_len bytes */
+	bool bad_query;     /* the query could not be read: no parameters, 400 after the token */
+	const char *token;  /* from "Authorization: RUNORG token=...", or NULL */
+	char token_buf[65]; /* where token points: the value, unquoted */
+	char *body;         /* raw body, NUL-terminated, body_len bytes */
 	size_t body_len;
-	json_object *json;   /* parsed body for routes that take one (NULL when empty) */
+	json_object *json; /* parsed body for routes that take one (NULL when empty) */
 	const struct route *route;
 	const char *pattern; /* the matched path pattern, also when the method was wrong */
 	struct {

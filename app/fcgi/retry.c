@@ -39,7 +39,8 @@
 
 #define SLOTS 8192
 #define STALE_S 600 /* no request runs this long: a slot this old is taken back whoever held it */
-#define CLAIMING_S 5 /* a claim or a release takes nanoseconds: pid 0 this long means its process died there */
+/* A claim or a release takes nanoseconds: pid 0 this long means its process died there. */
+#define CLAIMING_S 5
 
 struct slot {
 	_Atomic uint64_t tag;  /* 0: free */

@@ -69,7 +69,8 @@ int validate_label(json_object *obj, const char *key, const char *at, bool requi
 		return st;
 	/* The JSON length: label_clean names a \u0000 inside as the control character it is. */
 	char err[128];
-	if (label_clean(json_object_get_string(v), (size_t)json_object_get_string_len(v), out, err, sizeof err))
+	if (label_clean(json_object_get_string(v), (size_t)json_object_get_string_len(v), out, err,
+	                sizeof err))
 		return reply_invalid(rp, at, NULL, "%s", err);
 	return 0;
 }
