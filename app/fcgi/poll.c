@@ -86,7 +86,8 @@ struct shared {
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t polled_us;  /* CLOCK_MONOTONIC, microseconds */
 	_Atomic uint64_t claimed_us; /* when a worker last took the turn to poll for the caches */
-	_Atomic uint64_t hints;      /* hints heard */
+	_Atomic uint64_t hints;      /* hints heard (naming a position) */
+	_Atomic uint64_t polls;      /* clock polls run, by every worker */
 	_Atomic bool drop_hints;     /* test switch: hints are ignored */
 };
 static struct shared own, *shared = &own;
@@ -280,6 +281,7 @@ static void *run(void *unused)
 
 		pthread_mutex_lock(&lock);
 		polls++;
+		atomic_fetch_add(&shared->polls, 1);
 		bool moved = !r && learn(&seen, &mv);
 		if (!r) {
 			raise_to(&shared->epoch, seen_epoch);
@@ -537,6 +539,11 @@ void poll_hint(const struct clock_pair *pairs, int n)
 void poll_drop_hints(bool drop)
 {
 	atomic_store(&shared->drop_hints, drop);
+}
+
+uint64_t poll_polls_all(void)
+{
+	return atomic_load(&shared->polls);
 }
 
 uint64_t poll_hints_heard(void)

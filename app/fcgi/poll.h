@@ -65,6 +65,8 @@ void poll_hint(const struct clock_pair *pairs, int n);
 void poll_drop_hints(bool drop);
 /* Hints heard by the workers of this master (those not dropped). */
 uint64_t poll_hints_heard(void);
+/* Clock polls run by every worker of this master (/status: watcher_polls_all). */
+uint64_t poll_polls_all(void);
 
 /* ---- For the caches (fresh.c) ---- */
 

@@ -42,6 +42,7 @@ static json_object *processor_info(MYSQL *m)
 	json_object_object_add(o, "watcher_polls", json_object_new_int64((int64_t)polls));
 	json_object_object_add(o, "watcher_waits", json_object_new_int64((int64_t)waits));
 	json_object_object_add(o, "hints_heard", json_object_new_int64((int64_t)poll_hints_heard()));
+	json_object_object_add(o, "watcher_polls_all", json_object_new_int64((int64_t)poll_polls_all()));
 	return o;
 }
 

@@ -342,10 +342,17 @@ def pct(got, q):
 
 def overshoot(token, db, cid):
     ear = HintEar()
+    before = status()["processor"]
     try:
         got, skipped, after = overshoots(token, db, cid, ear=ear)
     finally:
         ear.close()
+    now = status()["processor"]
+    polls = now.get("watcher_polls_all", 0) - before.get("watcher_polls_all", 0)
+    hints = now["hints_heard"] - before["hints_heard"]
+    if hints > 0:
+        add("P during S: clock polls per hint a worker heard", fmt(polls / hints, 2), "",
+            "%d polls by every worker, %d hints heard" % (polls, hints), "", "<= 1 per hint received")
     if not got:
         add("S sync overshoot", "n/a", "", "", "", "p50 <= 1 ms, p99 <= 5 ms")
         return None
