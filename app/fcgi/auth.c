@@ -100,14 +100,21 @@ static int token_find(struct req *rq, const char hex[65], struct token_row *t)
 	return found;
 }
 
-int auth_server_admin(struct req *rq, struct reply *rp)
+/* The row of the request's token and the token's hash (hex): 1 found, 0 not
+ * (also when it is no token at all), -1 MySQL failed. */
+static int request_token(struct req *rq, char hex[65], struct token_row *t)
 {
 	if (!tokens_well_formed(rq->token))
-		return reply_error(rp, 401, "A server administrator token is required");
-	char hex[65];
+		return 0;
 	tokens_hash(rq->token, hex);
+	return token_find(rq, hex, t);
+}
+
+int auth_server_admin(struct req *rq, struct reply *rp)
+{
+	char hex[65];
 	struct token_row t;
-	int found = token_find(rq, hex, &t);
+	int found = request_token(rq, hex, &t);
 	if (found < 0)
 		return reply_internal(rp, "token lookup");
 	if (!found || !t.server_admin)
@@ -173,12 +180,9 @@ int auth_database(struct req *rq, struct reply *rp)
 	if (st)
 		return st;
 	const char *db = rq->db;
-	if (!tokens_well_formed(rq->token))
-		return reply_error(rp, 401, "Token is not valid for database %s", db);
 	char hex[65];
-	tokens_hash(rq->token, hex);
 	struct token_row t;
-	int found = token_find(rq, hex, &t);
+	int found = request_token(rq, hex, &t);
 	if (found < 0)
 		return reply_internal(rp, "token lookup");
 	if (!found || (!t.server_admin && strcmp(t.db, db)))

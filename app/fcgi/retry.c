@@ -255,6 +255,22 @@ int retry_accepted(struct req *rq, struct reply *rp, int e, const char *what)
 	}
 }
 
+int retry_enqueue(struct req *rq, struct reply *rp, const char *kind, json_object *cmd, const char *id)
+{
+	json_object *head = NULL;
+	if (id) {
+		head = json_object_new_object();
+		json_object_object_add(head, "id", json_object_new_string(id));
+	}
+	retry_head(rq, head);
+	uint64_t pos;
+	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, kind, cmd ? json_text(cmd) : NULL, &pos);
+	json_object_put(cmd);
+	char what[64];
+	snprintf(what, sizeof what, "enqueue %s", kind);
+	return retry_accepted(rq, rp, e, what);
+}
+
 int retry_checked(struct req *rq, struct reply *rp, int st)
 {
 	if (!rq->keyed || st < 400 || st >= 500)

@@ -34,6 +34,13 @@ void retry_head(struct req *rq, json_object *fields);
  * naming `what` (QUEUE_FAILED). */
 int retry_accepted(struct req *rq, struct reply *rp, int e, const char *what);
 
+/* The end of a write handler that queues one command of its database: queues
+ * cmd as a command `kind` and answers as retry_accepted does, 202 {"id",
+ * "at"} when id is given, else {"at"}. cmd NULL: a write that turns out to
+ * change nothing queues nothing, but is answered (and recorded under its
+ * Idempotency-Key) like any write. Takes cmd. */
+int retry_enqueue(struct req *rq, struct reply *rp, const char *kind, json_object *cmd, const char *id);
+
 /* After the handler, with its status: a keyed request refused with a 4xx
  * whose key was recorded (say a retry that finds its group created by the
  * first) gets the recorded answer, or 422. Else st unchanged. */

@@ -519,26 +519,10 @@ int chat_post(struct req *rq, struct reply *rp)
 	json_object_object_add(cmd, "author", json_object_new_string(author));
 	json_object_object_add(cmd, "time", json_object_new_string(isotime_text(rq->received_us / 1000000)));
 	json_object_object_add(cmd, "body", json_object_new_string_len(text, (int)strlen(text)));
-	json_object *head = json_object_new_object();
-	json_object_object_add(head, "id", json_object_new_string(id));
-	retry_head(rq, head);
-	uint64_t pos;
-	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "chat.post", json_text(cmd), &pos);
-	json_object_put(cmd);
-	return retry_accepted(rq, rp, e, "enqueue chat.post");
+	return retry_enqueue(rq, rp, "chat.post", cmd, id);
 }
 
 /* ---- Deletes: idempotent ---- */
-
-/* 202 {"at"} for a write that turns out to change nothing: queued nothing, but
- * answered (and recorded under its Idempotency-Key) like any write. */
-static int nothing_to_queue(struct req *rq, struct reply *rp, const char *kind)
-{
-	uint64_t pos;
-	retry_head(rq, NULL);
-	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, kind, NULL, &pos);
-	return retry_accepted(rq, rp, e, kind);
-}
 
 /* A server administrator's delete (as no contact) is queued whatever the projection shows now:
  * the target may be a chat or a message whose creation is still queued, and the
@@ -619,10 +603,7 @@ int chat_item_delete(struct req *rq, struct reply *rp)
 	json_object_object_add(cmd, "item", json_object_new_string(item));
 	if (only_by)
 		json_object_object_add(cmd, "author", json_object_new_string(only_by));
-	uint64_t pos;
-	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "chat.item_delete", json_text(cmd), &pos);
-	json_object_put(cmd);
-	return retry_accepted(rq, rp, e, "enqueue chat.item_delete");
+	return retry_enqueue(rq, rp, "chat.item_delete", cmd, NULL);
 }
 
 /* ---- Update: subject and audience ---- */
@@ -648,7 +629,7 @@ int chat_update(struct req *rq, struct reply *rp)
 		return st;
 	}
 	if (!has_subject && !audience) /* nothing to change: nothing to wait for */
-		return nothing_to_queue(rq, rp, "chat.update");
+		return retry_enqueue(rq, rp, "chat.update", NULL, NULL);
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "chat", json_object_new_string(chat));
 	if (has_subject)
@@ -656,9 +637,5 @@ int chat_update(struct req *rq, struct reply *rp)
 	if (audience)
 		json_object_object_add(cmd, "audience", audience);
 	free(subject);
-	uint64_t pos;
-	retry_head(rq, NULL);
-	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "chat.update", json_text(cmd), &pos);
-	json_object_put(cmd);
-	return retry_accepted(rq, rp, e, "enqueue chat.update");
+	return retry_enqueue(rq, rp, "chat.update", cmd, NULL);
 }

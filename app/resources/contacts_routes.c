@@ -530,13 +530,7 @@ int contact_put(struct req *rq, struct reply *rp)
 		json_object_object_add(cmd, "set", json_object_get(set));
 	}
 	json_object_put(set);
-	uint64_t pos;
-	retry_head(rq, NULL);
-	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "contacts.update", cmd ? json_text(cmd) : NULL,
-	                   &pos);
-	if (cmd)
-		json_object_put(cmd);
-	return retry_accepted(rq, rp, e, "enqueue contacts.update");
+	return retry_enqueue(rq, rp, "contacts.update", cmd, NULL);
 }
 
 /* ---- Test mode: a contact and its token ---- */

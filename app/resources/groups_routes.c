@@ -20,30 +20,12 @@
 #include "resources/contacts.h"
 #include "resources/groups.h"
 #include "store/db.h"
-#include "store/queue.h"
 
 static int need_admin(struct req *rq, struct reply *rp)
 {
 	if (auth_is_admin(rq))
 		return 0;
 	return reply_error(rp, 403, "Only members of group admin may change groups");
-}
-
-/* Queues one command of this database (none when cmd is NULL: nothing to change) and
- * answers 202 {"at"} (plus "id" when given), with its Location. */
-static int enqueue(struct req *rq, struct reply *rp, const char *kind, json_object *cmd, const char *id)
-{
-	json_object *head = NULL;
-	if (id) {
-		head = json_object_new_object();
-		json_object_object_add(head, "id", json_object_new_string(id));
-	}
-	retry_head(rq, head);
-	uint64_t pos;
-	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, kind, cmd ? json_text(cmd) : NULL, &pos);
-	if (cmd)
-		json_object_put(cmd);
-	return retry_accepted(rq, rp, e, kind);
 }
 
 /* ---- Create ---- */
@@ -92,7 +74,7 @@ int groups_create(struct req *rq, struct reply *rp)
 	if (audience)
 		json_object_object_add(cmd, "audience", audience);
 	free(label);
-	return enqueue(rq, rp, "groups.create", cmd, id);
+	return retry_enqueue(rq, rp, "groups.create", cmd, id);
 }
 
 /* ---- Update: label and audience ---- */
@@ -115,7 +97,7 @@ int group_update(struct req *rq, struct reply *rp)
 		return st;
 	}
 	if (!has_label && !audience) /* nothing to change: nothing to wait for ("at": []) */
-		return enqueue(rq, rp, "groups.update", NULL, NULL);
+		return retry_enqueue(rq, rp, "groups.update", NULL, NULL);
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "id", json_object_new_string(id));
 	if (has_label)
@@ -123,7 +105,7 @@ int group_update(struct req *rq, struct reply *rp)
 	if (audience)
 		json_object_object_add(cmd, "audience", audience);
 	free(label);
-	return enqueue(rq, rp, "groups.update", cmd, NULL);
+	return retry_enqueue(rq, rp, "groups.update", cmd, NULL);
 }
 
 /* ---- Add, remove ---- */
@@ -179,12 +161,12 @@ static int change_members(struct req *rq, struct reply *rp, bool add)
 	if (json_object_array_length(ids) == 0) {
 		/* Nothing to change: nothing to wait for ("at": []). */
 		json_object_put(ids);
-		return enqueue(rq, rp, add ? "groups.add" : "groups.remove", NULL, NULL);
+		return retry_enqueue(rq, rp, add ? "groups.add" : "groups.remove", NULL, NULL);
 	}
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "id", json_object_new_string(id));
 	json_object_object_add(cmd, "contacts", ids);
-	return enqueue(rq, rp, add ? "groups.add" : "groups.remove", cmd, NULL);
+	return retry_enqueue(rq, rp, add ? "groups.add" : "groups.remove", cmd, NULL);
 }
 
 int group_add(struct req *rq, struct reply *rp)
@@ -209,7 +191,7 @@ int group_delete(struct req *rq, struct reply *rp)
 		return st;
 	json_object *cmd = json_object_new_object();
 	json_object_object_add(cmd, "id", json_object_new_string(id));
-	return enqueue(rq, rp, "groups.delete", cmd, NULL);
+	return retry_enqueue(rq, rp, "groups.delete", cmd, NULL);
 }
 
 /* ---- Reads ---- */

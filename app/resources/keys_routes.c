@@ -19,7 +19,6 @@
 #include "fcgi/validate.h"
 #include "resources/keys.h"
 #include "store/db.h"
-#include "store/queue.h"
 
 static int need_admin(struct req *rq, struct reply *rp)
 {
@@ -76,13 +75,7 @@ int keys_create(struct req *rq, struct reply *rp)
 	json_object_object_add(cmd, "secret", json_object_new_string(sealed));
 	json_object_object_add(cmd, "created", json_object_new_string(isotime_text(db_now_us() / 1000000)));
 	free(sealed);
-	json_object *head = json_object_new_object();
-	json_object_object_add(head, "id", json_object_new_string(id));
-	retry_head(rq, head);
-	uint64_t pos;
-	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "keys.create", json_text(cmd), &pos);
-	json_object_put(cmd);
-	return retry_accepted(rq, rp, e, "enqueue keys.create");
+	return retry_enqueue(rq, rp, "keys.create", cmd, id);
 }
 
 int keys_list(struct req *rq, struct reply *rp)
@@ -130,10 +123,5 @@ int key_delete(struct req *rq, struct reply *rp)
 		cmd = json_object_new_object();
 		json_object_object_add(cmd, "id", json_object_new_string(id));
 	}
-	retry_head(rq, NULL);
-	uint64_t pos;
-	int e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "keys.delete", cmd ? json_text(cmd) : NULL, &pos);
-	if (cmd)
-		json_object_put(cmd);
-	return retry_accepted(rq, rp, e, "enqueue keys.delete");
+	return retry_enqueue(rq, rp, "keys.delete", cmd, NULL);
 }

@@ -539,13 +539,10 @@ long long db_exec(MYSQL *m, const char *fmt, ...)
 	return (long long)mysql_affected_rows(m);
 }
 
-MYSQL_RES *db_query(MYSQL *m, const char *fmt, ...)
+/* The rows of a statement that returns some, stored; NULL with the call ended. */
+static MYSQL_RES *sql_rows(MYSQL *m, const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int r = sql_run(m, fmt, ap);
-	va_end(ap);
-	if (r)
+	if (sql_run(m, fmt, ap))
 		return NULL;
 	MYSQL_RES *res = mysql_store_result(m);
 	if (call_end() || !res) {
@@ -557,20 +554,23 @@ MYSQL_RES *db_query(MYSQL *m, const char *fmt, ...)
 	return res;
 }
 
+MYSQL_RES *db_query(MYSQL *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	MYSQL_RES *res = sql_rows(m, fmt, ap);
+	va_end(ap);
+	return res;
+}
+
 long long db_value(MYSQL *m, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = sql_run(m, fmt, ap);
+	MYSQL_RES *res = sql_rows(m, fmt, ap);
 	va_end(ap);
-	if (r)
+	if (!res)
 		return -1;
-	MYSQL_RES *res = mysql_store_result(m);
-	if (call_end() || !res) {
-		if (res)
-			mysql_free_result(res);
-		return call_failed(m, "reading a result", 0, NULL);
-	}
 	MYSQL_ROW row = mysql_fetch_row(res);
 	long long v = -2;
 	if (row && row[0])
