@@ -19,12 +19,16 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 import uuid
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from runorg_testing import free_port, wait_until  # noqa: E402,F401 - shared with the other suites
 
 ID_RE = re.compile(r"^[0-9A-Za-z]{11}$")
 TOKEN_RE = re.compile(r"^[0-9A-Za-z]{11,}$")

@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -27,6 +28,9 @@ SYNC_TIMEOUT = int(os.environ.get("RUNORG_SYNC_TIMEOUT_MS", "1500")) / 1000.0
 STALE_MS = int(os.environ.get("RUNORG_DB_READ_STALE_MS", "300"))
 NOT_YET = "Data is not yet available for the 'at' you specified. Try again later."
 ROOT = os.environ.get("RUNORG_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from runorg_testing import wait_until  # noqa: E402,F401 - shared with the other suites
 
 
 def env(name):
@@ -103,15 +107,6 @@ class Background:
         if self.exc:
             raise self.exc
         return self.res
-
-
-def wait_until(pred, seconds, step=0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 # --------------------------------------------------------------------------
