@@ -188,9 +188,11 @@ class Stack:
         return time.monotonic() - t0
 
 
-@pytest.fixture(scope="module")
-def stack(request):
-    s = Stack(request.module.__name__, **getattr(request.module, "STACK_ENV", {}))
+def serve(request, s):
+    """The body of a module's stack fixture (`yield from serve(request, s)`):
+    starts s, yields it to the module's tests, then stops it, runs its
+    var_cleanup and removes its var dir, or keeps it (for its logs) when one of
+    the module's tests failed."""
     s.start()
     failed_before = request.session.testsfailed
     yield s
@@ -201,6 +203,11 @@ def stack(request):
         subprocess.run(["rm", "-rf", s.var])
     else:
         print("logs kept in %s/log" % s.var)
+
+
+@pytest.fixture(scope="module")
+def stack(request):
+    yield from serve(request, Stack(request.module.__name__, **getattr(request.module, "STACK_ENV", {})))
 
 
 # --------------------------------------------------------------------------
