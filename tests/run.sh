@@ -8,18 +8,15 @@ set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
-PY=/usr/bin/python3 # Debian's python, which has python3-pytest (not a pyenv one on PATH)
+# shellcheck source=tests/lib/suite.sh
+source tests/lib/suite.sh # PY, build_or_exit, pytest_tally
 
 passed=0
 failed=0
 
 # --- build -------------------------------------------------------------------
 
-if ! make -s all unit-build; then
-	echo "FAILED: build"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+build_or_exit all unit-build
 
 # --- an isolated stack ---------------------------------------------------------
 
@@ -102,17 +99,9 @@ if ((stack_up)); then
 	out=$RUNORG_VAR/pytest.out
 	timeout 1800 "$PY" -m pytest -q -p no:cacheprovider tests/api 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
-	# The summary is the last line like "3 failed, 40 passed, 1 error in 12.34s".
-	summary=$(grep -E '[0-9]+ (passed|failed|errors?|skipped|deselected|no tests ran).* in [0-9.]+s' "$out" | tail -n 1)
-	count() { echo "$summary" | grep -Eo "[0-9]+ $1" | awk '{ n += $1 } END { print n + 0 }'; }
-	p=$(count passed)
-	f=$(($(count failed) + $(count 'errors?')))
-	if ((rc != 0 && rc != 5 && f == 0)); then # interrupted, internal or usage error
-		echo "FAILED: pytest exited with status $rc"
-		f=1
-	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
+	pytest_tally "$out" "$rc" 5 # 5: no tests collected, not a failure
+	passed=$((passed + PYTEST_PASSED))
+	failed=$((failed + PYTEST_FAILED))
 fi
 
 # --- sanitizer reports (make test SANITIZE=1) -------------------------------------

@@ -13,18 +13,21 @@ Python standard library only.
 
 import contextlib
 import hashlib
-import http.client
 import json
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 import uuid
 
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from runorg_testing import exchange, free_port, wait_until  # noqa: E402,F401 - shared with the other suites
 
 ID_RE = re.compile(r"^[0-9A-Za-z]{11}$")
 TOKEN_RE = re.compile(r"^[0-9A-Za-z]{11,}$")
@@ -142,8 +145,6 @@ def call(method, path, body=None, token=None, raw=None, headers=None, query=None
     query is a dict appended as ?k=v&... (values used verbatim: encode them first).
     token adds `Authorization: RUNORG token=<token>`.
     """
-    u = urllib.parse.urlsplit(base_url())
-    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
     if query:
         path = path + ("&" if "?" in path else "?") + "&".join("%s=%s" % kv for kv in query.items())
     hdrs = {}
@@ -158,24 +159,7 @@ def call(method, path, body=None, token=None, raw=None, headers=None, query=None
         hdrs["Authorization"] = "RUNORG token=%s" % token
     if headers:
         hdrs.update(headers)
-    t0 = time.monotonic()
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for k, v in hdrs.items():
-            conn.putheader(k, v)
-        if data is not None or method in ("POST", "PUT"):
-            conn.putheader("Content-Length", str(len(data or b"")))
-        conn.endheaders()
-        if data:
-            try:
-                conn.send(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the server may answer (e.g. 413) before reading everything
-        r = conn.getresponse()
-        text = r.read().decode("utf-8", errors="replace")
-        return Resp(r.status, r.headers, text, time.monotonic() - t0)
-    finally:
-        conn.close()
+    return Resp(*exchange(base_url(), method, path, data, hdrs, timeout))
 
 
 def get(path, **kw):

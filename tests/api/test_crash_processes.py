@@ -7,7 +7,7 @@ import signal
 import subprocess
 import time
 
-from conftest import children, create_db, enc, get, pid_alive, post, processor_pid, repo_root, var_dir
+from conftest import children, create_db, enc, get, pid_alive, post, processor_pid, repo_root, var_dir, wait_until
 from test_crash import restart_stack
 
 
@@ -15,15 +15,6 @@ from test_crash import restart_stack
 def fcgi_master():
     with open(os.path.join(var_dir(), "run", "fcgi.pid")) as f:
         return int(f.read().strip())
-
-
-def wait_until(pred, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
 
 
 def test_master_replaces_a_worker_that_dies():

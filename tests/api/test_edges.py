@@ -27,7 +27,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import base_url, get, repo_root, var_dir, web_server_error
+from conftest import base_url, free_port, get, repo_root, var_dir, web_server_error
 
 TIMEOUT = 5  # seconds, for any one answer
 LIGHTTPD_MAX_REQUEST = 16384 * 1024  # conf/lighttpd.conf server.max-request-size (KB)
@@ -163,14 +163,6 @@ def test_runorg_errors_pass_unchanged():
 
 
 # ------------------------------------------------------------- the FastCGI socket down
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Backend:

@@ -15,21 +15,12 @@ import time
 import pytest
 
 from conftest import (create_db, enc, get, import_contacts, pid_alive, processor_paused, processor_pid, repo_root,
-                      sql, stream_of, unique, var_dir)
+                      sql, stream_of, unique, var_dir, wait_until)
 
 TOTAL = 100  # streams in the table once this file has run
 # The front's side of issue 11 (creation calling streams_pick, clocks of more
 # than 64 streams) is done on another branch. strict: once it is merged these
 # pass, and XPASS(strict) says to remove the mark.
-
-
-def wait_until(pred, seconds, step=0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def program_env(**extra):

@@ -30,22 +30,12 @@ rows = []
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "api"))
 from many import request_bytes, send_many  # noqa: E402 - many connections from one thread
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from runorg_testing import Sql, call_json, enc  # noqa: E402 - shared with tests/bench/replica.py
 
 
 def call(method, path, body=None, token=None, timeout=30):
-    c = http.client.HTTPConnection(HOST, PORT, timeout=timeout)
-    h = {"Content-Type": "application/json"}
-    if token:
-        h["Authorization"] = "RUNORG token=" + token
-    c.request(method, path, body=None if body is None else json.dumps(body), headers=h)
-    r = c.getresponse()
-    text = r.read()
-    c.close()
-    return r.status, (json.loads(text) if text else None)
-
-
-def enc(clock):
-    return urllib.parse.quote(json.dumps(clock, separators=(",", ":")))
+    return call_json(URL, method, path, body, token, timeout)
 
 
 def pid(name):
@@ -240,28 +230,6 @@ def throughput(token, db, cid, member, chat, writes=True, label=""):
     return w
 
 
-class Sql:
-    """One mariadb client kept open on the stack's socket, for reading clock rows."""
-
-    def __init__(self):
-        self.p = subprocess.Popen(["mariadb", "--no-defaults", "-S", os.path.join(VAR, "run", "mysql.sock"), "-uroot",
-                                   "-n", "-B", "-N", "runorg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def row(self, q):
-        self.p.stdin.write((q + ";\n").encode())
-        self.p.stdin.flush()
-        return self.p.stdout.readline().decode().split()
-
-    def run(self, q):
-        """A statement that returns no rows."""
-        self.p.stdin.write((q + ";\n").encode())
-        self.p.stdin.flush()
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait()
-
-
 class HintEar:
     """A listener of the processor's hints (sql/030-listeners.sql), as a front is:
     when each position's hint arrived, that is just after its commit returned."""
@@ -271,7 +239,7 @@ class HintEar:
         self.sock.bind(("127.0.0.1", 0))
         self.addr = "127.0.0.1:%d" % self.sock.getsockname()[1]
         self.heard, self.stopped = {}, threading.Event()
-        self.sql = Sql()
+        self.sql = Sql(VAR)
         self.beat()
         threading.Thread(target=self.listen, daemon=True).start()
         time.sleep(1.2)  # a processor reads the listeners once a second
@@ -310,7 +278,7 @@ def overshoots(token, db, cid, n=300, write=None, read=None, waited_only=True, e
     not wait). With ear (a HintEar), also the part after the commit: from the
     hint of the position to the 200. Returns (sorted overshoots in ms, GETs not
     counted, sorted parts after the commit in ms)."""
-    sql = Sql()
+    sql = Sql(VAR)
     got, skipped, after = [], 0, []
     conn_w = http.client.HTTPConnection(*(write or (HOST, PORT)), timeout=30)
     conn_r = http.client.HTTPConnection(*(read or (HOST, PORT)), timeout=30)
@@ -473,7 +441,7 @@ def hinted_waiters(token, db, n=500):
     """Issue 19: n requests wait while the processor is alive (hints and keepalives
     flow) but cannot commit: a transaction of this client holds the stream's clock
     row. Clock queries per worker then, with nothing written."""
-    sql = Sql()
+    sql = Sql(VAR)
     st, r = call("POST", "/db/%s/contacts/import" % db, [{"email": "h%d@example.com" % time.time_ns()}], token)
     call("GET", "/db/%s/sync?at=%s" % (db, enc(r["at"])), token=token)
     stream = r["at"][0][0]

@@ -24,26 +24,13 @@ SECONDS = int(os.environ.get("RUNORG_BENCH_SECONDS", "5"))
 LABEL = os.environ.get("RUNORG_BENCH_LABEL", "")
 STATE = os.path.join(VAR, "bench-replica.json")  # token, database, contact: kept between runs
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from runorg_testing import Sql, call_json as call, enc  # noqa: E402 - shared with tests/bench/bench.py
+
 
 def conn(url):
     u = urllib.parse.urlparse(url)
     return http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-
-
-def call(url, method, path, body=None, token=None):
-    c = conn(url)
-    h = {"Content-Type": "application/json"}
-    if token:
-        h["Authorization"] = "RUNORG token=" + token
-    c.request(method, path, body=None if body is None else json.dumps(body), headers=h)
-    r = c.getresponse()
-    text = r.read()
-    c.close()
-    return r.status, (json.loads(text) if text else None)
-
-
-def enc(clock):
-    return urllib.parse.quote(json.dumps(clock, separators=(",", ":")))
 
 
 def setup():
@@ -153,29 +140,12 @@ def reads(s):
           % (LABEL, fmt(b), " / ".join(fmt(x) for x in rb), "%.2f" % (b / a) if ok else "n/a"))
 
 
-class Sql:
-    """One mariadb client kept open on the primary, for reading clock rows."""
-
-    def __init__(self):
-        self.p = subprocess.Popen(["mariadb", "--no-defaults", "-S", os.path.join(VAR, "run", "mysql.sock"), "-uroot",
-                                   "-n", "-B", "-N", "runorg"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def row(self, q):
-        self.p.stdin.write((q + ";\n").encode())
-        self.p.stdin.flush()
-        return self.p.stdout.readline().decode().split()
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait()
-
-
 def overshoot(s, read_url, name, n=300):
     """A write through A, at once a GET through read_url waiting on its clock;
     overshoot = when the client has the 200 minus when the processor committed
     that position on the primary (clocks.done_us): through B it includes the
     replication of that commit to the replica."""
-    sql = Sql()
+    sql = Sql(VAR)  # the primary
     got, skipped = [], 0
     cw, cr = conn(A), conn(read_url)
     h = {"Authorization": "RUNORG token=" + s["token"], "Content-Type": "application/json"}

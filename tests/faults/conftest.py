@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,28 +37,14 @@ api = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(api)
 sys.modules["api"] = api
 
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+from runorg_testing import free_port, wait_until  # noqa: E402,F401 - shared with the other suites
+
 BUILD = os.environ.get("RUNORG_BUILD") or os.path.join(ROOT, "build")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 pid_alive = api.pid_alive
 children = api.children
-
-
-def wait_until(pred, seconds, step=0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def report(line):
@@ -203,9 +188,11 @@ class Stack:
         return time.monotonic() - t0
 
 
-@pytest.fixture(scope="module")
-def stack(request):
-    s = Stack(request.module.__name__, **getattr(request.module, "STACK_ENV", {}))
+def serve(request, s):
+    """The body of a module's stack fixture (`yield from serve(request, s)`):
+    starts s, yields it to the module's tests, then stops it, runs its
+    var_cleanup and removes its var dir, or keeps it (for its logs) when one of
+    the module's tests failed."""
     s.start()
     failed_before = request.session.testsfailed
     yield s
@@ -216,6 +203,11 @@ def stack(request):
         subprocess.run(["rm", "-rf", s.var])
     else:
         print("logs kept in %s/log" % s.var)
+
+
+@pytest.fixture(scope="module")
+def stack(request):
+    yield from serve(request, Stack(request.module.__name__, **getattr(request.module, "STACK_ENV", {})))
 
 
 # --------------------------------------------------------------------------

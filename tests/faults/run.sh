@@ -7,13 +7,10 @@ set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
-PY=/usr/bin/python3
+# shellcheck source=tests/lib/suite.sh
+source tests/lib/suite.sh # PY, build_or_exit, pytest_tally
 
-if ! make -s all; then
-	echo "FAILED: build"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+build_or_exit all
 
 out=$(mktemp -d /tmp/runorg-faults.XXXXXX)
 export RUNORG_FAULTS_REPORT=$out/report
@@ -21,14 +18,8 @@ export RUNORG_FAULTS_REPORT=$out/report
 : >"$RUNORG_FAULTS_REPORT.rows"
 timeout 900 "$PY" -m pytest -q -p no:cacheprovider -c tests/faults/pytest.ini tests/faults "$@" 2>&1 | tee "$out/pytest.out"
 rc=${PIPESTATUS[0]}
-summary=$(grep -E '[0-9]+ (passed|failed|errors?|skipped|deselected|no tests ran).* in [0-9.]+s' "$out/pytest.out" | tail -n 1)
-count() { echo "$summary" | grep -Eo "[0-9]+ $1" | awk '{ n += $1 } END { print n + 0 }'; }
-passed=$(count passed)
-failed=$(($(count failed) + $(count 'errors?')))
-if ((rc != 0 && failed == 0)); then
-	echo "FAILED: pytest exited with status $rc"
-	failed=1
-fi
+pytest_tally "$out/pytest.out" "$rc"
+passed=$PYTEST_PASSED failed=$PYTEST_FAILED
 echo
 echo "== fault scenarios"
 cat "$RUNORG_FAULTS_REPORT"

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import (
-    api, check_invariants, mixed_op, report, report_row, setup_dbs, statuses, wait_until, Load, Stack,
+    api, check_invariants, mixed_op, report, report_row, serve, setup_dbs, statuses, wait_until, Load, Stack,
 )
 
 SIZE_MB = 24
@@ -36,16 +36,7 @@ def full_stack(request):
         report("9 disk full: skipped (mount failed: %s)" % r.stdout.decode().strip())
         pytest.skip("cannot mount a tmpfs")
     s.var_cleanup.append(["umount", "-l", mnt])
-    s.start()
-    failed_before = request.session.testsfailed
-    yield s
-    s.stop()
-    for cmd in s.var_cleanup:
-        subprocess.run(cmd)
-    if request.session.testsfailed == failed_before:
-        subprocess.run(["rm", "-rf", s.var])
-    else:
-        print("logs kept in %s/log" % s.var)
+    yield from serve(request, s)
 
 
 def free_bytes(path):

@@ -12,11 +12,11 @@ Both fronts run with RUNORG_TEST_MODE=1, RUNORG_SYNC_TIMEOUT_MS=1500 and
 RUNORG_DB_READ_STALE_MS=300. Python standard library only.
 """
 
-import http.client
 import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -27,6 +27,9 @@ SYNC_TIMEOUT = int(os.environ.get("RUNORG_SYNC_TIMEOUT_MS", "1500")) / 1000.0
 STALE_MS = int(os.environ.get("RUNORG_DB_READ_STALE_MS", "300"))
 NOT_YET = "Data is not yet available for the 'at' you specified. Try again later."
 ROOT = os.environ.get("RUNORG_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from runorg_testing import exchange, wait_until  # noqa: E402,F401 - shared with the other suites
 
 
 def env(name):
@@ -54,10 +57,8 @@ class Resp:
 
 def call(url, method, path, body=None, token=None, at=None, timeout=20):
     """One request to the front at url; at (a clock) is sent as ?at=."""
-    u = urllib.parse.urlsplit(url)
     if at is not None:
         path += ("&" if "?" in path else "?") + "at=" + urllib.parse.quote(json.dumps(at, separators=(",", ":")))
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
     hdrs = {}
     data = None
     if body is not None:
@@ -65,21 +66,7 @@ def call(url, method, path, body=None, token=None, at=None, timeout=20):
         hdrs["Content-Type"] = "application/json"
     if token:
         hdrs["Authorization"] = "RUNORG token=%s" % token
-    t0 = time.monotonic()
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for k, v in hdrs.items():
-            conn.putheader(k, v)
-        if data is not None or method in ("POST", "PUT"):
-            conn.putheader("Content-Length", str(len(data or b"")))
-        conn.endheaders()
-        if data:
-            conn.send(data)
-        r = conn.getresponse()
-        text = r.read().decode("utf-8", errors="replace")
-        return Resp(r.status, r.headers, text, time.monotonic() - t0)
-    finally:
-        conn.close()
+    return Resp(*exchange(url, method, path, data, hdrs, timeout))
 
 
 class Background:
@@ -103,15 +90,6 @@ class Background:
         if self.exc:
             raise self.exc
         return self.res
-
-
-def wait_until(pred, seconds, step=0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 # --------------------------------------------------------------------------

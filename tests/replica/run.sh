@@ -7,13 +7,10 @@ set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 1
-PY=/usr/bin/python3
+# shellcheck source=tests/lib/suite.sh
+source tests/lib/suite.sh # PY, build_or_exit, pytest_tally
 
-if ! make -s all; then
-	echo "FAILED: build"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+build_or_exit all
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 RUNORG_VAR=$(mktemp -d /tmp/runorg-rep.XXXXXX) # short: unix socket paths must stay < 100 chars
@@ -51,14 +48,8 @@ export RUNORG_A_URL=http://127.0.0.1:$RUNORG_PORT RUNORG_B_URL=http://127.0.0.1:
 out=$RUNORG_VAR/pytest.out
 timeout 600 "$PY" -m pytest -q -p no:cacheprovider -c tests/replica/pytest.ini tests/replica 2>&1 | tee "$out"
 rc=${PIPESTATUS[0]}
-summary=$(grep -E '[0-9]+ (passed|failed|errors?|skipped|deselected|no tests ran).* in [0-9.]+s' "$out" | tail -n 1)
-count() { echo "$summary" | grep -Eo "[0-9]+ $1" | awk '{ n += $1 } END { print n + 0 }'; }
-passed=$(count passed)
-failed=$(($(count failed) + $(count 'errors?')))
-if ((rc != 0 && failed == 0)); then
-	echo "FAILED: pytest exited with status $rc"
-	failed=1
-fi
+pytest_tally "$out" "$rc"
+passed=$PYTEST_PASSED failed=$PYTEST_FAILED
 finish
 echo "$passed passed, $failed failed"
 ((failed == 0))
