@@ -215,8 +215,6 @@ static void *run(void *unused)
 	struct timespec last = {0, 0};
 	struct clock_table seen = {0};
 	struct moved mv = {0};
-	bool soon = false;        /* a hint brings the next poll forward to now */
-	bool last_hinted = false; /* the last poll was one a hint brought forward */
 	pthread_mutex_lock(&lock);
 	for (;;) {
 		/* Sleep until someone needs a poll and one is due (intervals count
@@ -238,17 +236,14 @@ static void *run(void *unused)
 				interval = cf.poll_min_us;
 			}
 			if (hinted) {
-				/* A processor says a stream moved: poll at once, unless the
-				 * last poll was itself one a hint brought forward, then
-				 * poll_min_us after it started. So hints (which anyone may
-				 * send) can never make polls come faster than one per
-				 * poll_min_us plus the waiters' own schedule. */
+				/* A processor says a stream moved: the next poll is due
+				 * poll_min_us after the last one started, never sooner, so
+				 * that hints (which anyone may send) cannot make the polls
+				 * come faster than waiters alone would. */
 				hinted = false;
 				interval = cf.poll_min_us;
-				soon = !last_hinted;
 			}
-			struct timespec now,
-			    due = soon && !failing ? last : next_poll(&last, interval, fresh, demand);
+			struct timespec now, due = next_poll(&last, interval, fresh, demand);
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (!before(&now, &due)) {
 				if (failing || fresh || waiting > 0 || probe || take_turn(us_of(&now), demand))
@@ -258,8 +253,6 @@ static void *run(void *unused)
 			pthread_cond_timedwait(&wake, &lock, &due);
 		}
 		probe = false;
-		last_hinted = soon;
-		soon = false;
 		atomic_store(&unaware, false);
 		atomic_store(&demanded, 0);
 		uint32_t seq = atomic_fetch_add(&started, 1) + 1;
@@ -525,7 +518,9 @@ void poll_hint(const struct clock_pair *pairs, int n)
 	for (int i = 0; i < n; i++)
 		if (pairs[i].pos > clock_table_get(&known, pairs[i].stream)) {
 			ahead = true;
-			if (waiting > 0)
+			/* Only a stream the polls know (the table never grows at a
+			 * datagram's word: anyone may send one naming stream 2^31). */
+			if (waiting > 0 && pairs[i].stream < known.n)
 				clock_table_raise(&hinted_pos, pairs[i].stream, pairs[i].pos);
 		}
 	if (ahead && waiting > 0) {

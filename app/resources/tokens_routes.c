@@ -159,7 +159,7 @@ int token_delete(struct req *rq, struct reply *rp)
 	/* A member of group admin revokes the contact tokens of its database;
 	 * only a server administrator revokes another server administrator's
 	 * (403: GET says the token exists, any token of the database may ask). */
-	if (!own && t.server_admin && !rq->server_admin)
+	if (!own && t.server_admin && !auth_acts_as_server_admin(rq))
 		return reply_error(rp, 403,
 		                   "Only a server administrator may revoke a server administrator's token");
 	/* Deleted, the token epoch moved, and revoke_lag_ms waited out: once this

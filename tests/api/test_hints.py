@@ -118,3 +118,46 @@ def test_fronts_hear_a_processor_that_restarted(admin, db):
         created, at = import_contacts(db, admin, [{"email": unique() + "@restart.example.com"}], wait=False)
         assert get("/db/%s/contacts/%s" % (db, created[0]), token=admin, query={"at": enc(at)}).status == 200
     assert heard() > before, "no hint from the new processor"
+
+
+def worker_pids():
+    with open(os.path.join(var_dir(), "run", "fcgi.pid")) as f:
+        master = f.read().strip()
+    out = subprocess.run(["pgrep", "-P", master], stdout=subprocess.PIPE).stdout.decode()
+    return [int(p) for p in out.split()]
+
+
+def vm_size_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_a_forged_hint_naming_a_huge_stream_costs_nothing(admin, db):
+    """Anyone may send a datagram to a front: one naming stream 2^31 - 1 while a
+    request waits must not make the worker grow a table to that stream (16 GiB),
+    and the wait ends as usual."""
+    from conftest import in_flight, processor_paused
+    addrs = [a for (a,) in sql("SELECT addr FROM listeners")]
+    assert addrs, "no front registered for hints"
+    before = dict((p, vm_size_kib(p)) for p in worker_pids())
+    with processor_paused():
+        created, at = import_contacts(db, admin, [{"email": unique() + "@forged.example.com"}], wait=False)
+        waits = [in_flight("GET", "/db/%s/contacts/%s" % (db, created[0]), token=admin, query={"at": enc(at)})
+                 for _ in range(4)]
+        time.sleep(0.3)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for a in addrs:
+            host, port = a.rsplit(":", 1)
+            for text in ("RUNORG-HINT 1 2147483647:5\n", "RUNORG-HINT 1 %d:%d\n" % (at[0][0], at[0][1] + 10 ** 9)):
+                s.sendto(text.encode(), (host, int(port)))
+        s.close()
+        time.sleep(0.5)
+        for p, kib in before.items():
+            if os.path.exists("/proc/%d" % p):
+                assert vm_size_kib(p) < kib + (1 << 20), (p, kib, vm_size_kib(p))  # less than 1 GiB more
+    for w in waits:
+        r = w.result()
+        assert r.status == 200, r
