@@ -13,6 +13,7 @@
 #include "fcgi/retry.h"
 #include "fcgi/validate.h"
 #include "resources/contacts.h"
+#include "resources/rows.h"
 #include "store/db.h"
 #include "store/queue.h"
 #include "store/tokens.h"
@@ -349,13 +350,8 @@ int contacts_list(struct req *rq, struct reply *rp)
 	int st = req_page(rq, 1000, 10000, &limit, &offset, rp);
 	if (st)
 		return st;
-	long long count = db_value(rq->m, "SELECT COUNT(*) FROM contacts WHERE db = %Q", rq->db);
-	MYSQL_RES *res = count < 0
-	                     ? NULL
-	                     : db_query(rq->m,
-	                                "SELECT " SHORT_COLUMNS " FROM contacts WHERE db = %Q ORDER BY id "
-	                                "LIMIT %lld OFFSET %lld",
-	                                rq->db, (long long)limit, (long long)offset);
+	long long count;
+	MYSQL_RES *res = rows_page(rq->m, SHORT_COLUMNS, "contacts", rq->db, limit, offset, &count);
 	if (!res)
 		return reply_internal(rp, "contact list");
 	json_object *list = contact_short_list(res);

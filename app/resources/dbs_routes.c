@@ -13,6 +13,7 @@
 #include "fcgi/router.h"
 #include "fcgi/validate.h"
 #include "resources/dbs.h"
+#include "resources/rows.h"
 #include "store/db.h"
 #include "store/queue.h"
 #include "store/reader.h"
@@ -151,16 +152,11 @@ int db_all(struct req *rq, struct reply *rp)
 	int st = req_page(rq, 100, 10000, &limit, &offset, rp);
 	if (st)
 		return st;
-	long long count = db_value(rq->m, "SELECT COUNT(*) FROM dbs");
-	MYSQL_RES *res = db_query(rq->m,
-	                          "SELECT id, label, " ISOTIME_SQL_OUT("created") " FROM dbs "
-	                                                                          "ORDER BY id LIMIT %lld OFFSET %lld",
-	                          (long long)limit, (long long)offset);
-	if (!res || count < 0) {
-		if (res)
-			mysql_free_result(res);
+	long long count;
+	MYSQL_RES *res =
+	    rows_page(rq->m, "id, label, " ISOTIME_SQL_OUT("created"), "dbs", NULL, limit, offset, &count);
+	if (!res)
 		return reply_internal(rp, "db list");
-	}
 	json_object *list = json_object_new_array();
 	MYSQL_ROW row;
 	while ((row = mysql_fetch_row(res))) {

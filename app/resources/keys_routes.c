@@ -18,6 +18,7 @@
 #include "fcgi/retry.h"
 #include "fcgi/validate.h"
 #include "resources/keys.h"
+#include "resources/rows.h"
 #include "store/db.h"
 
 static int need_admin(struct req *rq, struct reply *rp)
@@ -86,13 +87,8 @@ int keys_list(struct req *rq, struct reply *rp)
 		st = req_page(rq, 100, 1000, &limit, &offset, rp);
 	if (st)
 		return st;
-	long long count = db_value(rq->m, "SELECT COUNT(*) FROM hmac_keys WHERE db = %Q", rq->db);
-	MYSQL_RES *res = count < 0
-	                     ? NULL
-	                     : db_query(rq->m,
-	                                "SELECT " KEY_COLUMNS " FROM hmac_keys WHERE db = %Q ORDER BY id "
-	                                "LIMIT %lld OFFSET %lld",
-	                                rq->db, (long long)limit, (long long)offset);
+	long long count;
+	MYSQL_RES *res = rows_page(rq->m, KEY_COLUMNS, "hmac_keys", rq->db, limit, offset, &count);
 	if (!res)
 		return reply_internal(rp, "key list");
 	json_object *list = json_object_new_array();

@@ -1,6 +1,7 @@
 /* rows.c — reading projection rows as JSON, in the order the caller asks. */
 #include "resources/rows.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "store/db.h"
@@ -30,4 +31,22 @@ json_object *rows_in_order(MYSQL *m, const char *select_sql, const char *db, con
 	}
 	json_object_put(by_id);
 	return out;
+}
+
+MYSQL_RES *rows_page(MYSQL *m, const char *columns, const char *table, const char *db, long long limit,
+                     long long offset, long long *count)
+{
+	*count = db ? db_value(m, "SELECT COUNT(*) FROM %s WHERE db = %Q", table, db)
+	            : db_value(m, "SELECT COUNT(*) FROM %s", table);
+	if (*count < 0)
+		return NULL;
+	/* The columns join the format itself: they may hold db_query's own
+	 * escapes (ISOTIME_SQL_OUT's %%). */
+	char sql[512];
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE %s ORDER BY id LIMIT %%lld OFFSET %%lld", columns, table,
+	         db ? "db = %Q" : "TRUE");
+	MYSQL_RES *res = db ? db_query(m, sql, db, limit, offset) : db_query(m, sql, limit, offset);
+	if (!res)
+		*count = -1;
+	return res;
 }

@@ -12,4 +12,11 @@
 json_object *rows_in_order(MYSQL *m, const char *select_sql, const char *db, const char *const *ids, int n,
                            json_object *(*make)(MYSQL_ROW row));
 
+/* A page of a table in id order, and the count of the whole table: the rows
+ * of database db (NULL: every row), `columns` of `table`. Both come from the
+ * code, never from a request; columns are in db_query's format
+ * (ISOTIME_SQL_OUT and all). NULL when the database fails (*count -1). */
+MYSQL_RES *rows_page(MYSQL *m, const char *columns, const char *table, const char *db, long long limit,
+                     long long offset, long long *count);
+
 #endif
