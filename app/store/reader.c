@@ -110,7 +110,11 @@ MYSQL *reader_acquire(void)
 	if ((m = db_connect_read()))
 		return m;
 	closed_one();
-	reader_set_down(true); /* until the watch (fcgi/lag.c) finds it back */
+	/* Down until the watch (fcgi/lag.c) finds it back; not when only this
+	 * request's deadline cut the connect short (one slow request would send
+	 * every read of the worker to the primary). */
+	if (!db_timed_out())
+		reader_set_down(true);
 	return NULL;
 }
 
