@@ -1,4 +1,5 @@
-/* janitor.c — the processor's periodic maintenance: expired Idempotency-Keys.
+/* janitor.c — the processor's periodic maintenance: expired Idempotency-Keys,
+ * and listeners (store/listeners.c) gone for a day.
  *
  * Every processor sweeps (they may overlap: a row deleted twice is deleted
  * once), every SWEEP_S seconds (every second in test mode, so that the tests
@@ -15,6 +16,7 @@
 #include "core/log.h"
 #include "store/db.h"
 #include "store/idem.h"
+#include "store/listeners.h"
 
 #define SWEEP_S 10
 #define BATCH 500
@@ -34,6 +36,8 @@ static void *sweep(void *unused)
 		}
 		if (n > 0)
 			total += n;
+		if (n >= 0)
+			n = listeners_sweep(m) < 0 ? -1 : n;
 		if (total > 0)
 			log_info("janitor: %lld expired Idempotency-Keys deleted", total);
 		if (n < 0 && db_gone(m)) {

@@ -19,7 +19,6 @@ int listeners_beat(MYSQL *m, const char *addr)
 int listeners_fresh(MYSQL *m, char ***addrs)
 {
 	*addrs = NULL;
-	db_exec(m, "DELETE FROM listeners WHERE heartbeat < UTC_TIMESTAMP() - INTERVAL 1 DAY");
 	MYSQL_RES *res = db_query(m, "SELECT addr FROM listeners WHERE heartbeat >= UTC_TIMESTAMP(6) - INTERVAL %d SECOND",
 	                          LISTENERS_TTL_S);
 	if (!res)
@@ -31,4 +30,9 @@ int listeners_fresh(MYSQL *m, char ***addrs)
 		(*addrs)[i++] = xstrdup(row[0]);
 	mysql_free_result(res);
 	return i;
+}
+
+long long listeners_sweep(MYSQL *m)
+{
+	return db_exec(m, "DELETE FROM listeners WHERE heartbeat < UTC_TIMESTAMP() - INTERVAL 1 DAY");
 }

@@ -11,8 +11,10 @@
 int listeners_beat(MYSQL *m, const char *addr);
 
 /* The addresses whose heartbeat is fresh, into a malloc'd array of malloc'd
- * strings (*addrs; the caller frees both). Returns how many, or -1. Also
- * deletes listeners gone for a day. */
+ * strings (*addrs; the caller frees both). Returns how many, or -1. */
 int listeners_fresh(MYSQL *m, char ***addrs);
+
+/* Deletes the listeners gone for a day (the janitor's sweep). Rows deleted, or -1. */
+long long listeners_sweep(MYSQL *m);
 
 #endif
