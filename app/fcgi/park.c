@@ -36,7 +36,6 @@ static pthread_once_t expire_once = PTHREAD_ONCE_INIT;
 static struct heap *heaps;             /* heaps[s]: the waits filed under stream s (guarded by lock) */
 static uint32_t nheaps;
 static struct parked *oldest, *newest; /* the deadline list (guarded by lock) */
-static size_t count;                   /* parked now (guarded by lock) */
 
 static void swap(struct heap *h, size_t i, size_t k)
 {
@@ -188,7 +187,6 @@ void park(struct parked *p)
 			oldest = p;
 			pthread_cond_signal(&expire_wake); /* due before all the others */
 		}
-		count++;
 		poll_waiting(+1); /* under the lock (order park -> poll): never counted after its own -1 */
 	}
 	pthread_mutex_unlock(&lock);
@@ -214,7 +212,6 @@ void park_advanced(const uint32_t *streams, size_t n)
 			if (file(p))
 				continue; /* another stream of its clock lags: filed there now */
 			list_remove(p);
-			count--;
 			p->next = ready; /* the deadline list's links carry the ready ones now */
 			ready = p;
 			nready++;
@@ -241,7 +238,6 @@ static void expire(uint64_t now_us)
 		struct parked *p = oldest;
 		heap_remove(p);
 		list_remove(p);
-		count--;
 		p->next = late;
 		late = p;
 		nlate++;
@@ -262,12 +258,4 @@ static void expire(uint64_t now_us)
 			poll_current(p->want, &current);
 		p->done(p, reached, reached ? NULL : &current);
 	}
-}
-
-size_t park_count(void)
-{
-	pthread_mutex_lock(&lock);
-	size_t n = count;
-	pthread_mutex_unlock(&lock);
-	return n;
 }

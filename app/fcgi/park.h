@@ -34,7 +34,4 @@ void park(struct parked *p);
  * that is now reached. Called after the positions are known to poll.c. */
 void park_advanced(const uint32_t *streams, size_t n);
 
-/* Parked waits now. */
-size_t park_count(void);
-
 #endif
