@@ -38,6 +38,9 @@ static void *run(void *unused)
 	for (;;) {
 		if (time(NULL) != beat) {
 			beat = time(NULL);
+			/* The heartbeat gives up after half a second, connecting
+			 * included: the hints keep being heard meanwhile. */
+			db_deadline_set(db_mono_us() + 500000);
 			if (!m)
 				m = db_connect();
 			if (m && listeners_beat(m, addr) && db_gone(m)) {

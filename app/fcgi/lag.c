@@ -59,6 +59,8 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t p_epoch, p_us, r_epoch;
 static _Atomic bool p_failing = true, r_failing = true, running;
 
+#define WATCH_TIMEOUT_US 250000 /* one look at a server, as a clock poll (poll.c) */
+
 static long period_us(void)
 {
 	long us = (long)cf.revoke_lag_ms * 500;
@@ -138,7 +140,10 @@ static void *run(void *unused)
 	bool was_down = false;
 	for (;;) {
 		uint64_t t0 = db_mono_us(), epoch = 0;
-		/* The primary first: whatever the replica shows next, it had this. */
+		/* The primary first: whatever the replica shows next, it had this.
+		 * Each look gives up after WATCH_TIMEOUT_US, connecting included: a
+		 * hung server must not keep the watch from saying so. */
+		db_deadline_set(db_mono_us() + WATCH_TIMEOUT_US);
 		pm = connect_due(pm, db_connect, &p_next, 0);
 		if (pm && queue_done(pm, &seen, &epoch) == 0) {
 			pthread_mutex_lock(&lock);
@@ -153,6 +158,7 @@ static void *run(void *unused)
 			pm = NULL;
 			atomic_store(&p_failing, true);
 		}
+		db_deadline_set(db_mono_us() + WATCH_TIMEOUT_US);
 		rm = connect_due(rm, db_connect_read, &r_next, REPLICA_RETRY_US);
 		if (rm && queue_done(rm, &seen, &epoch) == 0) {
 			pthread_mutex_lock(&lock);
