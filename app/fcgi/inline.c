@@ -86,17 +86,14 @@ int inline_apply(MYSQL *m, const struct clock *want)
 int inline_apply_queued(MYSQL *m, json_object *body)
 {
 	json_object *at;
-	if (!m || !body || cf.inline_mode == INLINE_NEVER || !json_object_object_get_ex(body, "at", &at) ||
-	    !json_object_is_type(at, json_type_array))
+	struct clock want;
+	if (!m || !body || !inline_possible() || !json_object_object_get_ex(body, "at", &at) ||
+	    clock_from_json(at, &want))
 		return 0;
-	struct clock want = {0};
-	for (size_t i = 0; i < json_object_array_length(at) && want.n < CLOCK_MAX; i++) {
-		json_object *pair = json_object_array_get_idx(at, i);
-		if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2)
-			continue;
-		want.p[want.n].stream = (uint32_t)json_object_get_int64(json_object_array_get_idx(pair, 0));
-		want.p[want.n].pos = (uint64_t)json_object_get_int64(json_object_array_get_idx(pair, 1));
-		want.n++;
-	}
 	return inline_apply(m, &want);
+}
+
+bool inline_possible(void)
+{
+	return cf.inline_mode == INLINE_ALWAYS || (cf.inline_mode == INLINE_AUTO && spawned_front);
 }

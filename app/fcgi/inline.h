@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include <mysql.h>
+#include <stdbool.h>
 
 #include "core/clock.h"
 
@@ -13,6 +14,10 @@
  * (runorg-fcgi.service) is deployed with processors: auto leaves it to them,
  * only always makes it apply. Called once at start. */
 void inline_spawned(void);
+
+/* Whether this process may ever apply (always; or auto in a CGI or spawned
+ * process): the caller asks before it takes a connection or parses for it. */
+bool inline_possible(void);
 
 /* Applies what is queued on the streams of want that this process does not
  * know reached yet, when apply_inline says so (always; or auto and no

@@ -340,7 +340,7 @@ static void reply(struct exchange *x)
 	struct reply *rp = &x->rp;
 	/* No processor alive (apply_inline): what this request queued is applied
 	 * before it is answered, so that a read at its clock answers at once. */
-	if (rp->status == 202 && cf.inline_mode != INLINE_NEVER) {
+	if (rp->status == 202 && inline_possible()) {
 		json_object *made = rp->body ? NULL : rp->text ? json_tokener_parse(rp->text) : NULL;
 		inline_apply_queued(req_primary(rq), rp->body ? rp->body : made);
 		if (made)

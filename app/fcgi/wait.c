@@ -172,7 +172,8 @@ int wait_clock(struct exchange *x, const struct clock *want)
 	if (st || poll_reached(want))
 		return st;
 	/* No processor alive (apply_inline): this request applies what it waits for. */
-	if (inline_apply(req_primary(rq), want) > 0 && poll_reached(want)) /* applying writes: the primary */
+	if (inline_possible() && inline_apply(req_primary(rq), want) > 0 &&
+	    poll_reached(want)) /* the primary */
 		return 0;
 	snprintf(x->wait_key, sizeof x->wait_key, "%.64s", rq->token ? rq->token : "");
 	if (!admit(x->wait_key))
