@@ -108,10 +108,9 @@ int validate_string(json_object *obj, const char *key, const char *at, bool requ
 		return st;
 	/* Read as C strings from here on: a \u0000 would cut "<hex>\u0000junk"
 	 * to a valid key, or an id, a time, a proof to their first part. */
-	if (strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+	if (!(*out = validate_plain(v)))
 		return reply_invalid(rp, at, "U+0000 cannot be stored", "Field '%s' contains a NUL character",
 		                     key);
-	*out = json_object_get_string(v);
 	return 0;
 }
 
@@ -204,11 +203,10 @@ int validate_id_array(json_object *obj, const char *key, const char *at, bool (*
 int validate_text(json_object *obj, const char *key, const char *at, size_t max, const char **out,
                   struct reply *rp)
 {
-	json_object *v = NULL;
-	if (!json_object_object_get_ex(obj, key, &v) || !v)
-		return reply_invalid(rp, at, "required", "Field '%s' is required", key);
-	if (!json_object_is_type(v, json_type_string))
-		return reply_invalid(rp, at, "expected a string", "Field '%s' must be a string", key);
+	json_object *v;
+	int st = string_field(obj, key, at, true, &v, rp);
+	if (st)
+		return st;
 	const char *s = json_object_get_string(v);
 	size_t n = (size_t)json_object_get_string_len(v);
 	if (n > max)
@@ -227,7 +225,8 @@ static int audience_of(json_object *who, const char *at, json_object **out, stru
 {
 	static const char *const fields[] = {"groups", "contacts", NULL};
 	*out = NULL;
-	if (who && validate_plain(who) && !strcmp(validate_plain(who), "anyone")) {
+	const char *text = validate_plain(who);
+	if (text && !strcmp(text, "anyone")) {
 		*out = json_object_new_string("anyone");
 		return 0;
 	}

@@ -461,16 +461,10 @@ int chat_create(struct req *rq, struct reply *rp)
 	if (c.audience)
 		json_object_object_add(cmd, "audience", c.audience);
 	free(c.subject);
+	if (!c.pm)
+		return retry_enqueue(rq, rp, "chat.create", cmd, id);
 	uint64_t pos = 0;
-	int e;
-	if (c.pm) {
-		e = pm_create(rq, key, cmd, id, &pos);
-	} else {
-		json_object *head = json_object_new_object();
-		json_object_object_add(head, "id", json_object_new_string(id));
-		retry_head(rq, head);
-		e = queue_push(rq->m, &rq->push, rq->stream, rq->db, "chat.create", json_text(cmd), &pos);
-	}
+	int e = pm_create(rq, key, cmd, id, &pos);
 	json_object_put(cmd);
 	return retry_accepted(rq, rp, e, "enqueue chat.create");
 }

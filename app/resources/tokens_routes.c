@@ -143,11 +143,10 @@ int token_delete(struct req *rq, struct reply *rp)
 {
 	const char *token = req_param(rq, "token");
 	bool own = false;
-	if (tokens_well_formed(token) && tokens_well_formed(rq->token)) {
-		char hex[65], mine[65];
+	if (tokens_well_formed(token) && rq->token_hash[0]) { /* the caller's hash: auth kept it */
+		char hex[65];
 		tokens_hash(token, hex);
-		tokens_hash(rq->token, mine);
-		own = tokens_hash_matches(mine, hex);
+		own = tokens_hash_matches(rq->token_hash, hex);
 	}
 	if (!own && !auth_is_admin(rq))
 		return reply_error(rp, 403,
