@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import time
 
 import pytest
 
@@ -75,9 +74,7 @@ def test_added_streams_are_leased_without_restart():
         st = status_streams()
         return all(st.get(s) and st[s]["lease"] and st[s]["lease"]["processor"] for s in range(first, last + 1))
 
-    t0 = time.monotonic()
     assert wait_until(all_leased, 5), [s for s, v in status_streams().items() if not v["lease"]]
-    assert time.monotonic() - t0 < 5
     assert processor_pid() == pid and pid_alive(pid), "the processor was restarted"
     st = status_streams()
     assert all(st[s]["lease"]["processor"].endswith(":%d" % pid) for s in range(first, last + 1)), st[last]

@@ -262,7 +262,6 @@ static void test_constant_time(void **state)
 	measure(whole_check, 1, mac, 32, &low, &high);
 	printf("hmac_proof_ok: |t| from %.1f to %.1f\n", low, high);
 	assert_true(low < LEAK);
-	assert_true(sink > 0 || sink == 0); /* the calls above were made */
 }
 
 int main(void)
