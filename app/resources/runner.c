@@ -93,15 +93,24 @@ struct run {
 
 /* Reads the commands after `done`, stopping at a gap (there is none: positions
  * are handed out without gaps, but a run never skips one). */
+/* Payload bytes per command in this thread's last run (each processor thread
+ * applies one stream): the next read asks for about RUN_BYTES of them, not
+ * BATCH whole payloads of which a run of bulk imports would keep one. */
+static __thread size_t last_bytes_per_command;
+
 static int run_read(MYSQL *m, uint32_t stream, long long *done, struct run *run, MYSQL_RES **res)
 {
+	size_t per = last_bytes_per_command;
+	int limit = per ? (int)(RUN_BYTES / per) + 1 : BATCH;
+	if (limit > BATCH)
+		limit = BATCH;
 	/* One query for the clock row and the commands after it: every read
 	 * after a wake-up is a single round trip. */
 	*res =
 	    db_query(m,
 	             "SELECT q.pos, q.db, q.kind, q.payload, c.done FROM clocks c JOIN commands q "
 	             "ON q.stream = c.stream AND q.pos > c.done WHERE c.stream = %u ORDER BY q.pos LIMIT %d",
-	             stream, BATCH);
+	             stream, limit);
 	if (!*res)
 		return -1;
 	MYSQL_ROW row;
@@ -122,6 +131,8 @@ static int run_read(MYSQL *m, uint32_t stream, long long *done, struct run *run,
 		run->payload[run->n] = json_tokener_parse(row[3]);
 		run->n++;
 	}
+	if (run->n)
+		last_bytes_per_command = bytes / (size_t)run->n + 1;
 	return 0;
 }
 
