@@ -4,8 +4,9 @@
  * (store/queue.c), with the answer: the answer of a delayed write names its
  * position, which the queue learns only inside that transaction, so the row
  * is sent as a template (IDEM_POS where the position goes) that the script
- * fills in with CONCAT(). idem_fill does the same in C for the request's own
- * answer: the first answer and every replay are the same bytes.
+ * fills in with CONCAT(); the request's own answer is idem_answer with the
+ * position: the first answer and every replay are the same bytes
+ * (tests/unit/test_idem.c checks the two agree).
  *
  * A row counts while it is younger than idempotency_hours (UTC times of the
  * database); an older one is as good as absent, and goes before its key is
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/hex.h"
 #include "core/xalloc.h"
 #include "store/db.h"
 
@@ -49,12 +51,7 @@ void idem_digest(const void *const *parts, const size_t *lens, int n, char hex[I
 	unsigned int len = 0;
 	EVP_DigestFinal_ex(c, md, &len);
 	EVP_MD_CTX_free(c);
-	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < IDEM_HEX / 2; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[IDEM_HEX] = 0;
+	hex_encode(md, IDEM_HEX / 2, hex);
 }
 
 void idem_set(struct idem *k, const char *token_hash, const char *key)
@@ -105,26 +102,6 @@ void idem_template(const char *head, const char *base, uint32_t stream, char **b
 {
 	static const char mark[2] = {IDEM_POS, 0};
 	answer(head, base, stream, mark, body, location);
-}
-
-char *idem_fill(const char *template, uint64_t pos)
-{
-	char num[24];
-	int k = snprintf(num, sizeof num, "%llu", (unsigned long long)pos);
-	size_t n = strlen(template), marks = 0;
-	for (size_t i = 0; i < n; i++)
-		marks += template[i] == IDEM_POS;
-	char *out = xmalloc(n + marks * (size_t)k + 1), *w = out;
-	for (const char *r = template; *r; r++) {
-		if (*r == IDEM_POS) {
-			memcpy(w, num, (size_t)k);
-			w += k;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = 0;
-	return out;
 }
 
 /* The columns fill_row reads, in its order. */

@@ -43,11 +43,10 @@ bool idem_key_valid(const char *key);
  * and Location <base>/commands/<stream>.<pos>, both malloc'd. head: the
  * members before "at", each followed by a comma ("" when none). pos 0:
  * nothing was queued: "at":[] and <stream>.0. idem_template makes the same
- * texts with IDEM_POS where the position goes; idem_fill puts it there. */
+ * texts with IDEM_POS where the position goes (store/queue.c fills it in SQL). */
 void idem_answer(const char *head, const char *base, uint32_t stream, uint64_t pos, char **body,
                  char **location);
 void idem_template(const char *head, const char *base, uint32_t stream, char **body, char **location);
-char *idem_fill(const char *template, uint64_t pos);
 
 /* The live row (younger than idempotency_hours) of k's id: 1 found
  * (k->found and the row's fields filled), 0 none, -1 on error. */
