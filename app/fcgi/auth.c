@@ -20,6 +20,7 @@
 #include "fcgi/lag.h"
 #include "fcgi/poll.h"
 #include "fcgi/router.h"
+#include "resources/groups.h"
 #include "store/db.h"
 #include "store/tokens.h"
 
@@ -138,11 +139,7 @@ bool auth_is_admin(struct req *rq)
 	if (rq->admin_known)
 		return rq->admin;
 	MYSQL *m = req_m(rq);
-	long long n = m ? db_value(m,
-	                           "SELECT COUNT(*) FROM group_members WHERE db = %Q AND grp = 'admin' "
-	                           "AND contact = %Q",
-	                           rq->db, rq->as)
-	                : -1;
+	int n = m ? group_has_member(m, rq->db, GROUP_ADMIN, rq->as) : -1;
 	rq->admin = n > 0;
 	rq->admin_known = n >= 0;
 	return rq->admin;
