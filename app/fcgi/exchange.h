@@ -18,7 +18,6 @@ struct exchange {
 	struct req rq;
 	struct reply rp;
 	int step;             /* how far router_run got (router.c) */
-	int st;               /* the status decided so far, 0 while none */
 	uint64_t deadline_us; /* CLOCK_MONOTONIC: the answer goes out by then, whatever MariaDB does */
 	/* The wait (wait.c): the clock, its outcome, and while parked its place. */
 	struct clock want;

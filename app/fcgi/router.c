@@ -331,7 +331,7 @@ static void request_path(const struct req *rq, char *buf, size_t size)
 }
 
 /* The steps of router_run, in order; each runs once. */
-enum step { STEP_START, STEP_AFTER_AT, STEP_AFTER_HANDLER_WAIT, STEP_REPLY };
+enum step { STEP_START, STEP_AFTER_AT, STEP_AFTER_HANDLER_WAIT };
 
 /* Sends the answer, logs the request, frees what the exchange holds. */
 static void reply(struct exchange *x)
@@ -366,7 +366,7 @@ bool router_run(struct exchange *x)
 {
 	struct req *rq = &x->rq;
 	struct reply *rp = &x->rp;
-	int st = x->st;
+	int st = 0;
 	/* Every call to MariaDB from here on ends by the request's deadline (db.h). */
 	db_deadline_set(x->deadline_us);
 	switch (x->step) {
@@ -404,7 +404,7 @@ bool router_run(struct exchange *x)
 	}
 		/* fall through */
 	case STEP_AFTER_AT:
-		if (!st && x->step == STEP_AFTER_AT)
+		if (!st)
 			st = wait_outcome(x);
 		if (!st && rq->db_pending)
 			st = auth_database(rq, rp); /* the wait is over: the database exists now, or 404 */
@@ -417,7 +417,6 @@ bool router_run(struct exchange *x)
 		x->step = STEP_AFTER_HANDLER_WAIT;
 		if (st == ROUTE_WAIT) {
 			rq->waited = true;
-			x->st = st = 0;
 			if ((st = wait_clock(x, rq->wait_for)) == WAIT_PARKED)
 				return false;
 			if (!st && (st = wait_outcome(x)) == 0)
@@ -436,8 +435,6 @@ bool router_run(struct exchange *x)
 		st = unavailable(rq, rp);
 	if (st == 200)
 		stale(rq, rp);
-	x->st = st;
-	x->step = STEP_REPLY;
 	reply(x);
 	return true;
 }
