@@ -219,5 +219,9 @@ int config_load(const char *path)
 		log_error("apply_inline must be auto, never or always, not '%s'", cf.apply_inline);
 		return -1;
 	}
+	/* "/runorg/" is "/runorg": the prefix is cut from paths and put before
+	 * Locations as it is, without a trailing slash. */
+	for (size_t n = strlen(cf.base_path); n > 0 && cf.base_path[n - 1] == '/'; n--)
+		cf.base_path[n - 1] = 0;
 	return 0;
 }

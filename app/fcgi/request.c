@@ -72,9 +72,7 @@ static int read_query(struct req *rq, char *query)
 /* Without base_path (RunOrg served under a URL prefix such as /runorg), the same URI. */
 static const char *strip_base(const char *uri)
 {
-	size_t n = strlen(cf.base_path);
-	while (n > 0 && cf.base_path[n - 1] == '/')
-		n--;
+	size_t n = strlen(cf.base_path); /* without a trailing slash (config_load) */
 	if (n > 0 && !strncmp(uri, cf.base_path, n) && (uri[n] == '/' || uri[n] == '?' || !uri[n]))
 		return uri + n;
 	return uri;

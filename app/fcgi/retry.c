@@ -178,13 +178,8 @@ void retry_fingerprint(const struct req *rq, char hex[IDEM_HEX + 1])
 
 void retry_ready(struct req *rq)
 {
-	size_t n = strlen(cf.base_path);
-	while (n > 0 && cf.base_path[n - 1] == '/')
-		n--;
-	if (rq->db[0])
-		snprintf(rq->base, sizeof rq->base, "%.*s/db/%s", (int)n, cf.base_path, rq->db);
-	else
-		snprintf(rq->base, sizeof rq->base, "%.*s", (int)n, cf.base_path);
+	/* cf.base_path has no trailing slash (config_load). */
+	snprintf(rq->base, sizeof rq->base, rq->db[0] ? "%s/db/%s" : "%s", cf.base_path, rq->db);
 	rq->push.token = rq->token_hash[0] ? rq->token_hash : NULL;
 	rq->push.contact = rq->as;
 	rq->push.base = rq->base;

@@ -300,6 +300,18 @@ static void test_apply_inline(void **state)
 	unsetenv("RUNORG_APPLY_INLINE");
 }
 
+static void test_base_path_loses_its_trailing_slashes(void **state)
+{
+	(void)state;
+	setenv("RUNORG_BASE_PATH", "/runorg//", 1);
+	assert_int_equal(config_load(NULL), 0);
+	assert_string_equal(cf.base_path, "/runorg");
+	setenv("RUNORG_BASE_PATH", "/", 1);
+	assert_int_equal(config_load(NULL), 0);
+	assert_string_equal(cf.base_path, "");
+	unsetenv("RUNORG_BASE_PATH");
+}
+
 static void test_bad_file(void **state)
 {
 	(void)state;
@@ -337,6 +349,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_env_override, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_numbers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_apply_inline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_base_path_loses_its_trailing_slashes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
